@@ -1,0 +1,112 @@
+// Package activities exposes the experiment stages to Temporal. Each method is a
+// thin wrapper over internal/experiment: it adds liveness heartbeats and turns
+// bad-input errors into non-retryable ones, so a malformed qrels line fails the
+// run at once instead of being retried.
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/experiment"
+	"github.com/clirflow/clirflow/internal/inputerr"
+)
+
+// ErrTypeInvalidInput is the application error type of bad input (configs,
+// files); workflows and clients may match on it.
+const ErrTypeInvalidInput = "InvalidInput"
+
+// Activities holds the dependencies of the CPU-bound stages.
+type Activities struct {
+	Store artifact.Store
+	// HeartbeatEvery is how often running activities report liveness; a killed
+	// worker's activity is retried elsewhere after the heartbeat timeout.
+	HeartbeatEvery time.Duration
+}
+
+// PrepareDataset validates and normalises one dataset's files.
+func (a *Activities) PrepareDataset(ctx context.Context, in experiment.PrepareInput) (experiment.PreparedDataset, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.PrepareDataset(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// BuildBM25Index builds (or reuses) a BM25 index.
+func (a *Activities) BuildBM25Index(ctx context.Context, in experiment.IndexInput) (experiment.IndexInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.BuildIndex(ctx, a.Store, in, func(n int) { activity.RecordHeartbeat(ctx, n) })
+	return out, classify(err)
+}
+
+// RetrieveBM25 produces a TREC run from a BM25 index.
+func (a *Activities) RetrieveBM25(ctx context.Context, in experiment.RetrieveInput) (experiment.RunInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.Retrieve(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// ImportRunInput names a user's TREC run file and its config field.
+type ImportRunInput struct {
+	Path  string `json:"path"`
+	Field string `json:"field"`
+}
+
+// ImportRun validates and stores a TREC run produced elsewhere.
+func (a *Activities) ImportRun(ctx context.Context, in ImportRunInput) (experiment.RunInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.ImportRun(ctx, a.Store, in.Path, in.Field)
+	return out, classify(err)
+}
+
+// Evaluate scores a run against qrels.
+func (a *Activities) Evaluate(ctx context.Context, in experiment.EvalInput) (experiment.EvalInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.Evaluate(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// WriteReport exports results to the experiment's output directory.
+func (a *Activities) WriteReport(ctx context.Context, in experiment.ReportInput) (experiment.ReportInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.WriteReport(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// beat heartbeats in the background until the returned stop is called.
+func (a *Activities) beat(ctx context.Context) func() {
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// classify marks errors that a retry cannot fix as non-retryable.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if inputerr.Is(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	}
+	return err
+}

@@ -1,0 +1,278 @@
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FS stores artifacts as files under one root:
+//
+//	objects/ab/abcdef…   content, named by its SHA-256
+//	memo/ab/abcdef….json stage results, named by their key
+//	tmp/                 writes in progress (same filesystem, so rename is atomic)
+//
+// Names are always hashes: no user string (document id, dataset name) ever
+// becomes a path component here.
+type FS struct {
+	root string
+}
+
+// NewFS opens (creating if needed) a store rooted at dir.
+func NewFS(dir string) (*FS, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"objects", "memo", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("artifact store %s: %w", abs, err)
+		}
+	}
+	return &FS{root: abs}, nil
+}
+
+// Root is the store's directory.
+func (s *FS) Root() string { return s.root }
+
+// ObjectPath is the file holding ref (for tools that want to read it directly).
+func (s *FS) ObjectPath(ref Ref) (string, error) {
+	if !ref.Valid() {
+		return "", fmt.Errorf("invalid artifact ref %q", ref)
+	}
+	h := ref.hex()
+	return filepath.Join(s.root, "objects", h[:2], h), nil
+}
+
+func (s *FS) memoPath(key Key) (string, error) {
+	k := string(key)
+	if len(k) != 64 || strings.Trim(k, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("invalid memo key %q", k)
+	}
+	return filepath.Join(s.root, "memo", k[:2], k+".json"), nil
+}
+
+type fsWriter struct {
+	s    *FS
+	f    *os.File
+	h    hash.Hash
+	done bool
+}
+
+// Create starts a new artifact in tmp/.
+func (s *FS) Create(ctx context.Context) (Writer, error) {
+	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "w-*")
+	if err != nil {
+		return nil, err
+	}
+	return &fsWriter{s: s, f: f, h: sha256.New()}, nil
+}
+
+func (w *fsWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	return n, err
+}
+
+func (w *fsWriter) Commit() (Ref, error) {
+	if w.done {
+		return "", errors.New("artifact writer already closed")
+	}
+	w.done = true
+	ref := Ref("sha256:" + hex.EncodeToString(w.h.Sum(nil)))
+	tmp := w.f.Name()
+	if err := w.f.Sync(); err != nil {
+		w.f.Close()
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := w.f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	dst, _ := w.s.ObjectPath(ref)
+	if _, err := os.Stat(dst); err == nil {
+		// Same content already stored (content addressing makes this a no-op).
+		os.Remove(tmp)
+		return ref, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := os.Chmod(tmp, 0o444); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return ref, nil
+}
+
+func (w *fsWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
+// Open reads an artifact.
+func (s *FS) Open(ctx context.Context, ref Ref) (io.ReadCloser, error) {
+	p, err := s.ObjectPath(ref)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, ref, s.root)
+	}
+	return f, err
+}
+
+// Exists reports whether ref is stored.
+func (s *FS) Exists(ctx context.Context, ref Ref) (bool, error) {
+	p, err := s.ObjectPath(ref)
+	if err != nil {
+		return false, err
+	}
+	_, err = os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// GetMemo reads a memo entry.
+func (s *FS) GetMemo(ctx context.Context, key Key, v any) (bool, error) {
+	p, err := s.memoPath(key)
+	if err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		// A memo entry is written atomically, so a bad one was damaged outside
+		// clirflow: recompute rather than fail.
+		return false, nil
+	}
+	return true, nil
+}
+
+// PutMemo writes a memo entry atomically.
+func (s *FS) PutMemo(ctx context.Context, key Key, v any) error {
+	p, err := s.memoPath(key)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return WriteFileAtomic(p, b, filepath.Join(s.root, "tmp"))
+}
+
+// CleanTmp removes writes in progress older than age: what a killed worker left.
+func (s *FS) CleanTmp(age time.Duration) (int, error) {
+	dir := filepath.Join(s.root, "tmp")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		info, err := e.Info()
+		if err == nil && time.Since(info.ModTime()) > age {
+			if os.Remove(filepath.Join(dir, e.Name())) == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// WriteFileAtomic writes data to path via a temp file in tmpDir (or path's
+// directory when tmpDir is empty) and a rename, so readers see the old file or
+// the whole new one, never a part.
+func WriteFileAtomic(path string, data []byte, tmpDir string) error {
+	if tmpDir == "" {
+		tmpDir = filepath.Dir(path)
+	}
+	f, err := os.CreateTemp(tmpDir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// CopyFileAtomic copies an artifact to a user-visible path atomically.
+func CopyFileAtomic(ctx context.Context, s Store, ref Ref, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	rc, err := s.Open(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = io.Copy(f, rc)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}

@@ -1,0 +1,82 @@
+package artifact
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFSPutOpenIsContentAddressed(t *testing.T) {
+	ctx := context.Background()
+	s, err := NewFS(t.TempDir())
+	require.NoError(t, err)
+	r1, err := Put(ctx, s, []byte("hello"))
+	require.NoError(t, err)
+	// sha256("hello"), computed independently.
+	require.Equal(t, Ref("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"), r1)
+	r2, err := Put(ctx, s, []byte("hello"))
+	require.NoError(t, err)
+	require.Equal(t, r1, r2)
+	b, err := ReadAll(ctx, s, r1)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(b))
+	ok, err := s.Exists(ctx, "sha256:"+Ref(repeat("0", 64)))
+	require.NoError(t, err)
+	require.False(t, ok)
+	entries, _ := os.ReadDir(filepath.Join(s.Root(), "tmp"))
+	require.Empty(t, entries, "no temp files left behind")
+}
+
+func TestFSAbortLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, err := NewFS(t.TempDir())
+	require.NoError(t, err)
+	w, err := s.Create(ctx)
+	require.NoError(t, err)
+	_, _ = w.Write([]byte("partial"))
+	require.NoError(t, w.Abort())
+	objs, _ := filepath.Glob(filepath.Join(s.Root(), "objects", "*", "*"))
+	require.Empty(t, objs)
+	tmps, _ := os.ReadDir(filepath.Join(s.Root(), "tmp"))
+	require.Empty(t, tmps)
+}
+
+func TestRefValidationRejectsPaths(t *testing.T) {
+	s, err := NewFS(t.TempDir())
+	require.NoError(t, err)
+	for _, r := range []Ref{"", "sha256:../../etc/passwd", "sha256:" + Ref(repeat("A", 64)), "md5:" + Ref(repeat("0", 64))} {
+		_, err := s.Open(context.Background(), r)
+		require.Error(t, err, r)
+	}
+}
+
+func TestMemoRoundTripAndKeys(t *testing.T) {
+	ctx := context.Background()
+	s, err := NewFS(t.TempDir())
+	require.NoError(t, err)
+	type v struct{ A int }
+	k := KeyOf("stage", "x")
+	var got v
+	ok, err := s.GetMemo(ctx, k, &got)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.NoError(t, s.PutMemo(ctx, k, v{A: 7}))
+	ok, err = s.GetMemo(ctx, k, &got)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 7, got.A)
+	require.NotEqual(t, KeyOf("ab", "c"), KeyOf("a", "bc"))
+	_, err = s.GetMemo(ctx, Key("../x"), &got)
+	require.Error(t, err)
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for i := 0; i < n; i++ {
+		out += s
+	}
+	return out
+}

@@ -1,0 +1,280 @@
+package bm25
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+
+	"github.com/clirflow/clirflow/internal/analysis"
+)
+
+// Serialized format (all integers little endian or unsigned LEB128 varints):
+//
+//	header   magic "CFBM25IX" | format version uint32 | payload length uint64
+//	payload  language string | analyzer version string
+//	         numDocs uvarint | numDocs × docID string | numDocs norm bytes
+//	         docCount uvarint | sumTotalTermFreq uvarint
+//	         numTerms uvarint | numTerms × (term string | df uvarint |
+//	                                       df × (doc delta uvarint | freq uvarint))
+//	trailer  CRC-32C (Castagnoli) of header and payload, uint32
+//
+// A string is its byte length as uvarint followed by its bytes. A posting's
+// doc delta is its document number minus the previous posting's (the first
+// posting stores its document number).
+
+const (
+	magic         = "CFBM25IX"
+	formatVersion = 1
+	headerLen     = len(magic) + 4 + 8
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorrupt is wrapped by the errors Read returns for damaged input.
+var ErrCorrupt = errors.New("bm25: corrupt index")
+
+// WriteTo writes the index to w in the versioned binary format.
+func (ix *Index) WriteTo(w io.Writer) (int64, error) {
+	p := make([]byte, 0, 64+len(ix.norms)+8*len(ix.docIDs)+2*len(ix.postDocs)+8*len(ix.termStr))
+	p = appendString(p, ix.lang)
+	p = appendString(p, ix.anaVer)
+	p = binary.AppendUvarint(p, uint64(len(ix.docIDs)))
+	for _, id := range ix.docIDs {
+		p = appendString(p, id)
+	}
+	p = append(p, ix.norms...)
+	p = binary.AppendUvarint(p, uint64(ix.docCount))
+	p = binary.AppendUvarint(p, uint64(ix.sumTTF))
+	p = binary.AppendUvarint(p, uint64(len(ix.termStr)))
+	for t, term := range ix.termStr {
+		p = appendString(p, term)
+		lo, hi := ix.postOff[t], ix.postOff[t+1]
+		p = binary.AppendUvarint(p, hi-lo)
+		prev := uint32(0)
+		for i := lo; i < hi; i++ {
+			d := ix.postDocs[i]
+			p = binary.AppendUvarint(p, uint64(d-prev))
+			p = binary.AppendUvarint(p, uint64(ix.postFreqs[i]))
+			prev = d
+		}
+	}
+	hdr := make([]byte, 0, headerLen)
+	hdr = append(hdr, magic...)
+	hdr = binary.LittleEndian.AppendUint32(hdr, formatVersion)
+	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(len(p)))
+	crc := crc32.Update(crc32.Checksum(hdr, crcTable), crcTable, p)
+	var n int64
+	for _, part := range [][]byte{hdr, p, binary.LittleEndian.AppendUint32(nil, crc)} {
+		m, err := w.Write(part)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func appendString(p []byte, s string) []byte {
+	p = binary.AppendUvarint(p, uint64(len(s)))
+	return append(p, s...)
+}
+
+// Read reads an index written by WriteTo. The analyzer is obtained with
+// analysis.ForLanguage for the stored language; an index built with another
+// analyzer version is an error (it must be rebuilt). A truncated or damaged
+// input is an error wrapping ErrCorrupt.
+func Read(r io.Reader) (*Index, error) {
+	hdr := make([]byte, headerLen)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return nil, fmt.Errorf("%w: reading header: %v", ErrCorrupt, err)
+	}
+	if string(hdr[:len(magic)]) != magic {
+		return nil, fmt.Errorf("%w: bad magic", ErrCorrupt)
+	}
+	if v := binary.LittleEndian.Uint32(hdr[len(magic):]); v != formatVersion {
+		return nil, fmt.Errorf("bm25: unsupported index format version %d (want %d)", v, formatVersion)
+	}
+	plen := binary.LittleEndian.Uint64(hdr[len(magic)+4:])
+	if plen > math.MaxInt64-4 {
+		return nil, fmt.Errorf("%w: bad payload length", ErrCorrupt)
+	}
+	// The buffer grows as data arrives, so a damaged length cannot
+	// trigger a huge allocation for a small input.
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(r, int64(plen)+4)); err != nil {
+		return nil, fmt.Errorf("bm25: reading index: %w", err)
+	}
+	data := buf.Bytes()
+	if uint64(len(data)) != plen+4 {
+		return nil, fmt.Errorf("%w: truncated (%d of %d bytes)", ErrCorrupt, len(data), plen+4)
+	}
+	payload, trailer := data[:plen], data[plen:]
+	crc := crc32.Update(crc32.Checksum(hdr, crcTable), crcTable, payload)
+	if crc != binary.LittleEndian.Uint32(trailer) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	ix, err := decodePayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	a, err := analysis.ForLanguage(ix.lang)
+	if err != nil {
+		return nil, fmt.Errorf("bm25: index analyzer: %w", err)
+	}
+	if a.Version() != ix.anaVer {
+		return nil, fmt.Errorf("bm25: index built with analyzer %q, current analyzer is %q: rebuild the index", ix.anaVer, a.Version())
+	}
+	ix.analyzer = a
+	ix.init()
+	return ix, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(msg string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrCorrupt, msg)
+	}
+}
+
+func (d *decoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad varint for " + what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a count of items that each take at least minBytes bytes.
+func (d *decoder) count(what string, minBytes int) int {
+	v := d.uvarint(what)
+	if d.err == nil && v > uint64(len(d.b)/minBytes) {
+		d.fail(what + " exceeds the data")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes(n int, what string) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > len(d.b) {
+		d.fail(what + " exceeds the data")
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) string(what string) string {
+	n := d.count(what, 1)
+	return string(d.bytes(n, what))
+}
+
+func decodePayload(payload []byte) (*Index, error) {
+	d := &decoder{b: payload}
+	ix := &Index{}
+	ix.lang = d.string("language")
+	ix.anaVer = d.string("analyzer version")
+	numDocs := d.count("document count", 2)
+	if d.err == nil && (numDocs == 0 || numDocs >= math.MaxUint32) {
+		d.fail("bad document count")
+	}
+	ix.docIDs = make([]string, numDocs)
+	ids := make(map[string]struct{}, numDocs)
+	for i := range ix.docIDs {
+		id := d.string("document id")
+		if d.err != nil {
+			return nil, d.err
+		}
+		if _, dup := ids[id]; dup || id == "" {
+			d.fail("empty or duplicate document id")
+			return nil, d.err
+		}
+		ids[id] = struct{}{}
+		ix.docIDs[i] = id
+	}
+	ix.norms = bytes.Clone(d.bytes(numDocs, "norms"))
+	docCount := d.uvarint("docCount")
+	sumTTF := d.uvarint("sumTotalTermFreq")
+	if d.err == nil && (docCount > uint64(numDocs) || sumTTF > math.MaxInt64) {
+		d.fail("bad collection statistics")
+	}
+	ix.docCount, ix.sumTTF = int(docCount), int64(sumTTF)
+	nTerms := d.count("term count", 3)
+	if d.err != nil {
+		return nil, d.err
+	}
+	ix.termStr = make([]string, nTerms)
+	ix.terms = make(map[string]uint32, nTerms)
+	ix.postOff = make([]uint64, nTerms+1)
+	docLen := make([]uint64, numDocs)
+	var total uint64
+	for t := 0; t < nTerms; t++ {
+		term := d.string("term")
+		if _, dup := ix.terms[term]; dup && d.err == nil {
+			d.fail("duplicate term")
+		}
+		df := d.count("document frequency", 2)
+		if d.err == nil && df == 0 {
+			d.fail("term without postings")
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+		ix.termStr[t] = term
+		ix.terms[term] = uint32(t)
+		prev := uint64(0)
+		for i := 0; i < df; i++ {
+			delta := d.uvarint("doc delta")
+			freq := d.uvarint("freq")
+			doc := prev + delta
+			if d.err == nil && ((i > 0 && delta == 0) || doc >= uint64(numDocs) || freq == 0 || freq > math.MaxUint32) {
+				d.fail("bad posting")
+			}
+			if d.err != nil {
+				return nil, d.err
+			}
+			ix.postDocs = append(ix.postDocs, uint32(doc))
+			ix.postFreqs = append(ix.postFreqs, uint32(freq))
+			docLen[doc] += freq
+			total += freq
+			prev = doc
+		}
+		ix.postOff[t+1] = uint64(len(ix.postDocs))
+	}
+	if len(d.b) != 0 {
+		d.fail("trailing data")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	// Collection statistics and norms must agree with the postings.
+	withTok := 0
+	for i, l := range docLen {
+		if l > 0 {
+			withTok++
+		}
+		if l > math.MaxInt32 || ix.norms[i] != intToByte4(int(l)) {
+			return nil, fmt.Errorf("%w: norm of document %d disagrees with its postings", ErrCorrupt, i)
+		}
+	}
+	if uint64(withTok) != docCount || total != sumTTF {
+		return nil, fmt.Errorf("%w: collection statistics disagree with the postings", ErrCorrupt)
+	}
+	return ix, nil
+}

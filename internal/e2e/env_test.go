@@ -1,0 +1,139 @@
+// Package e2e runs experiments through a real Temporal dev server (the
+// `temporal` CLI binary that `make test` installs into ./bin) and real workers.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/platform"
+	"github.com/clirflow/clirflow/workflows"
+)
+
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, parent, dir, "go.mod not found")
+		dir = parent
+	}
+}
+
+func temporalBin(t testing.TB) string {
+	p := os.Getenv("CLIRFLOW_TEMPORAL_BIN")
+	if p == "" {
+		p = filepath.Join(repoRoot(t), "bin", "temporal")
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Temporal CLI not found at %s (make test installs it)", p)
+		}
+		t.Skipf("Temporal CLI not found at %s: run `make test`, which installs it", p)
+	}
+	return p
+}
+
+// devServer is a real Temporal dev server on a free port, configured like
+// scripts/devserver.sh.
+type devServer struct {
+	*testsuite.DevServer
+	Address string
+}
+
+func startDevServer(t testing.TB, dbFile string) *devServer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	logs, err := os.Create(filepath.Join(t.TempDir(), "temporal.log"))
+	require.NoError(t, err)
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: temporalBin(t),
+		DBFilename:   dbFile,
+		LogLevel:     "warn",
+		SearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchExperiment.ValueSet(""), workflows.SearchDatasets.ValueSet(nil)),
+		ExtraArgs: []string{
+			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		},
+		Stdout: logs, Stderr: logs,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
+	return &devServer{DevServer: srv, Address: srv.FrontendHostPort()}
+}
+
+func dial(t testing.TB, address string) client.Client {
+	opts, err := platform.ClientOptions(address, "default")
+	require.NoError(t, err)
+	c, err := client.Dial(opts)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// startWorker runs a worker in this process on its own task queue.
+func startWorker(t testing.TB, c client.Client, store artifact.Store, queue string) {
+	t.Helper()
+	require.NoError(t, platform.EnsureSearchAttributes(context.Background(), c, "default"))
+	w := platform.NewWorker(c, store, queue, worker.Options{})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+}
+
+// buildBinary compiles a command of this module into a temp dir.
+func buildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
+	cmd.Dir = repoRoot(t)
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(b))
+	return out
+}
+
+// demoConfig loads configs/demo.yaml with its paths resolved against the repo
+// and the output redirected to a temp dir.
+func demoConfig(t testing.TB) config.Experiment {
+	root := repoRoot(t)
+	e, err := config.Load(filepath.Join(root, "configs", "demo.yaml"), root)
+	require.NoError(t, err)
+	e.Output = filepath.Join(t.TempDir(), "results")
+	require.NoError(t, e.WithDefaults().Validate())
+	return e
+}
+
+func startExperiment(t testing.TB, c client.Client, queue string, e config.Experiment) client.WorkflowRun {
+	t.Helper()
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID:        fmt.Sprintf("test-%s-%d", e.Name, time.Now().UnixNano()),
+		TaskQueue: queue,
+	}, "Experiment", e)
+	require.NoError(t, err)
+	return run
+}
+
+// rawJSON sends a document as the UI's Start Workflow form does: one JSON payload.
+func rawJSON(s string) json.RawMessage { return json.RawMessage(s) }
+
+func startOptions(name string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: fmt.Sprintf("test-%s-%d", name, time.Now().UnixNano()), TaskQueue: workflows.TaskQueue}
+}

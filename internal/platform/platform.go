@@ -1,0 +1,148 @@
+// Package platform wires clirflow to Temporal and OpenTelemetry: client
+// options from the standard Temporal environment, tracing, search attributes
+// and worker registration. worker/ and starter/ stay tiny because of it.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/clirflow/clirflow/activities"
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/workflows"
+)
+
+// Defaults shared by worker, starter, Makefile and docker-compose (a test checks
+// docker-compose.yml against them).
+const (
+	DefaultAddress   = "localhost:7233"
+	DefaultNamespace = "default"
+	DefaultUI        = "http://localhost:8233"
+	DefaultArtifacts = "artifacts"
+	EnvArtifacts     = "CLIRFLOW_ARTIFACTS"
+	EnvTaskQueue     = "CLIRFLOW_TASK_QUEUE"
+	EnvUI            = "CLIRFLOW_UI"
+)
+
+// Env returns the value of an environment variable or def.
+func Env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// ClientOptions reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// TLS settings and config profiles the way the Temporal CLI does; non-empty
+// arguments (from flags) override them. Tracing is always on: spans go nowhere
+// unless an exporter is configured.
+func ClientOptions(address, namespace string) (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client config: %w", err)
+	}
+	if address != "" {
+		opts.HostPort = address
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = DefaultAddress
+	}
+	if namespace != "" {
+		opts.Namespace = namespace
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{})
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts.Interceptors = append(opts.Interceptors, tracing)
+	opts.Logger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return opts, nil
+}
+
+// SetupTracing installs an OTLP/gRPC exporter when OTEL_EXPORTER_OTLP_ENDPOINT
+// (or the traces-specific variable) is set; the exporter reads the other
+// standard OTEL_* variables itself. The returned function flushes spans.
+func SetupTracing(ctx context.Context, service string) (func(context.Context) error, error) {
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return func(context.Context) error { return nil }, nil
+	}
+	if os.Getenv("OTEL_SERVICE_NAME") == "" {
+		os.Setenv("OTEL_SERVICE_NAME", service)
+	}
+	exp, err := otlptracegrpc.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("otlp exporter: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	return tp.Shutdown, nil
+}
+
+// EnsureSearchAttributes registers clirflow's search attributes when the
+// namespace lacks them (the dev server allows it; on a managed cluster an
+// operator does it once). Without them, experiments could not be filtered in
+// the UI and upserts would fail.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	want := map[string]enumspb.IndexedValueType{
+		workflows.SearchExperiment.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		workflows.SearchDatasets.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+	}
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range want {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("register search attributes %v (ask an operator to run `temporal operator search-attribute create`): %w", keys(missing), err)
+	}
+	return nil
+}
+
+func keys(m map[string]enumspb.IndexedValueType) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// NewWorker registers every workflow and activity on the task queue.
+func NewWorker(c client.Client, store artifact.Store, taskQueue string, opts worker.Options) worker.Worker {
+	w := worker.New(c, taskQueue, opts)
+	w.RegisterWorkflowWithOptions(workflows.Experiment, workflow.RegisterOptions{Name: "Experiment"})
+	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
+	w.RegisterActivity(&activities.Activities{Store: store})
+	return w
+}

@@ -1,0 +1,154 @@
+package trec
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clirflow/clirflow/internal/inputerr"
+)
+
+// requireInputErr checks err is an *inputerr.Error naming file:line.
+func requireInputErr(t *testing.T, err error, file string, line int, msg string) {
+	t.Helper()
+	var ie *inputerr.Error
+	require.True(t, errors.As(err, &ie), "want *inputerr.Error, got %T %v", err, err)
+	assert.Equal(t, file, ie.File)
+	assert.Equal(t, line, ie.Line)
+	assert.Contains(t, ie.Msg, msg)
+}
+
+func TestParseQrels(t *testing.T) {
+	in := "# comment\n301 0 DOC-1 1\n301\t0\tdoc/../2\t0\n\n302 Q0 x -1\n302 0 y 3   \n"
+	q, err := ParseQrels(strings.NewReader(in), "q.txt")
+	require.NoError(t, err)
+	assert.Equal(t, Qrels{
+		"301": {"DOC-1": 1, "doc/../2": 0},
+		"302": {"x": -1, "y": 3},
+	}, q)
+}
+
+func TestParseQrelsErrors(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		line int
+		msg  string
+	}{
+		{"1 0 a 1\n1 0 a\n", 2, "4 fields"},
+		{"1 0 a 1 extra\n", 1, "4 fields"},
+		{"1 0 a 1\n1 0 b 1.5\n", 2, "not an integer"},
+		{"1 0 a 1\n\n1 0 a 0\n", 3, `duplicate judgment for document "a" in query "1"`},
+		{"", 0, "no judgments"},
+		{"# only a comment\n", 0, "no judgments"},
+	} {
+		_, err := ParseQrels(strings.NewReader(c.in), "q.txt")
+		requireInputErr(t, err, "q.txt", c.line, c.msg)
+	}
+}
+
+func TestParseRun(t *testing.T) {
+	// trec_eval's results.trunc has junk after the tag; results.test uses tabs
+	// and leading spaces in the score column.
+	in := "301\tQ0\tFBIS3-1\t99\t  2.5\tSTD more junk\n301 Q0 FBIS3-2 1 -1e-3 STD\n302 Q0 FBIS3-1 1 7 LAST\n"
+	r, err := ParseRun(strings.NewReader(in), "r.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "r.txt", r.Name)
+	assert.Equal(t, "LAST", r.Tag)
+	assert.Equal(t, map[string][]Result{
+		"301": {{"FBIS3-1", 2.5, 99}, {"FBIS3-2", -0.001, 1}},
+		"302": {{"FBIS3-1", 7, 1}},
+	}, r.Entries)
+}
+
+func TestParseRunErrors(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		line int
+		msg  string
+	}{
+		{"1 Q0 a 1 1.0\n", 1, "6 fields"},
+		{"1 Q0 a 1 1.0 t\n1 Q0 b 2 abc t\n", 2, "not a finite number"},
+		{"1 Q0 a 1 NaN t\n", 1, "not a finite number"},
+		{"1 Q0 a 1 inf t\n", 1, "not a finite number"},
+		{"1 Q0 a 1 1e999 t\n", 1, "not a finite number"},
+		{"1 Q0 a x 1 t\n", 1, "rank"},
+		{"1 Q0 a 1 1 t\n2 Q0 a 1 1 t\n1 Q0 a 2 0 t\n", 3, `duplicate document "a" in query "1"`},
+		{"", 0, "no results"},
+		{"\n\n", 0, "no results"},
+	} {
+		_, err := ParseRun(strings.NewReader(c.in), "r.txt")
+		requireInputErr(t, err, "r.txt", c.line, c.msg)
+	}
+}
+
+func TestReadFiles(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.run")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	_, err := ReadRun(empty)
+	requireInputErr(t, err, empty, 0, "no results")
+	_, err = ReadQrels(filepath.Join(dir, "missing"))
+	requireInputErr(t, err, filepath.Join(dir, "missing"), 0, "cannot read qrels")
+
+	// A very long line (beyond bufio.Scanner's default limit) still parses.
+	long := strings.Repeat("x", 200_000)
+	p := filepath.Join(dir, "long.run")
+	require.NoError(t, os.WriteFile(p, []byte("1 Q0 "+long+" 1 1 t"), 0o644)) // no final newline
+	r, err := ReadRun(p)
+	require.NoError(t, err)
+	assert.Equal(t, long, r.Entries["1"][0].DocID)
+}
+
+func TestSortResults(t *testing.T) {
+	rs := []Result{{"a", 1, 1}, {"b", 2, 2}, {"c", 2, 3}, {"B", 2, 4}, {"d", 0.5, 5}}
+	SortResults(rs)
+	var ids []string
+	for _, r := range rs {
+		ids = append(ids, r.DocID)
+	}
+	// ties at 2 by docno descending in byte order ('B' < 'b' < 'c')
+	assert.Equal(t, []string{"c", "b", "B", "a", "d"}, ids)
+}
+
+func TestWriteRun(t *testing.T) {
+	var buf bytes.Buffer
+	err := WriteRun(&buf, "bm25", []Ranking{
+		{QID: "q2", Hits: []Result{{DocID: "d9", Score: 12.3456789, Rank: 7}, {DocID: "d1", Score: -0.5}}},
+		{QID: "q1", Hits: []Result{{DocID: "d1", Score: 1}}},
+		{QID: "q3"},
+	})
+	require.NoError(t, err)
+	want := "q2 Q0 d9 1 12.345679 bm25\nq2 Q0 d1 2 -0.500000 bm25\nq1 Q0 d1 1 1.000000 bm25\n"
+	assert.Equal(t, want, buf.String())
+
+	// What is written reads back.
+	r, err := ParseRun(strings.NewReader(buf.String()), "w")
+	require.NoError(t, err)
+	assert.Equal(t, []Result{{"d9", 12.345679, 1}, {"d1", -0.5, 2}}, r.Entries["q2"])
+}
+
+func TestWriteRunRejectsUnwritable(t *testing.T) {
+	for _, c := range []struct {
+		tag   string
+		rk    Ranking
+		field string
+	}{
+		{"my tag", Ranking{QID: "q", Hits: []Result{{DocID: "d"}}}, "tag"},
+		{"t", Ranking{QID: "#q", Hits: []Result{{DocID: "d"}}}, "rankings[0].qid"},
+		{"t", Ranking{QID: "q", Hits: []Result{{DocID: "d x"}}}, "rankings[0].hits[0].doc_id"},
+		{"t", Ranking{QID: "q", Hits: []Result{{DocID: ""}}}, "rankings[0].hits[0].doc_id"},
+		{"t", Ranking{QID: "q", Hits: []Result{{DocID: "d", Score: math.NaN()}}}, "rankings[0].hits[0].score"},
+	} {
+		err := WriteRun(&bytes.Buffer{}, c.tag, []Ranking{c.rk})
+		var ie *inputerr.Error
+		require.True(t, errors.As(err, &ie), "%+v", c)
+		assert.Equal(t, c.field, ie.Field)
+	}
+}

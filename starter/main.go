@@ -1,0 +1,49 @@
+// Command starter is clirflow's CLI: start experiments, evaluate runs like
+// trec_eval, build the demo collection.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/clirflow/clirflow/internal/cli"
+	"github.com/clirflow/clirflow/internal/ddtp"
+	"github.com/clirflow/clirflow/internal/eval"
+)
+
+const usage = `usage: starter COMMAND [flags]
+
+commands:
+  run -config FILE [-wait]     start an experiment (prints the Temporal UI link; -wait shows progress and the table)
+  validate -config FILE        check a config and its files without starting anything
+  eval [-q] [-c] [-m MEASURE]… QRELS RUN
+                               evaluate a TREC run; output is byte-compatible with trec_eval 9.0.8
+  build-demo [flags]           build a demo collection from Debian's translated package descriptions
+
+Run 'starter COMMAND -h' for a command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	args := os.Args[2:]
+	var code int
+	switch os.Args[1] {
+	case "run":
+		code = cli.Run(args, os.Stdout, os.Stderr)
+	case "validate":
+		code = cli.Validate(args, os.Stdout, os.Stderr)
+	case "eval":
+		code = eval.Main(args, os.Stdout, os.Stderr)
+	case "build-demo":
+		code = ddtp.Main(args, os.Stdout, os.Stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		code = 2
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,230 @@
+// Package workflows orchestrates experiments. Workflow code only plans and
+// waits: every computation is an activity over the artifact store, and only
+// references and small summaries travel through Temporal.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/clirflow/clirflow/activities"
+	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/experiment"
+)
+
+const (
+	// TaskQueue serves workflows and CPU-bound activities.
+	TaskQueue = "clirflow"
+	// ProgressQuery answers a Progress.
+	ProgressQuery = "progress"
+	// ErrTypeInvalidConfig is the error type of a config that fails validation.
+	ErrTypeInvalidConfig = "InvalidConfig"
+)
+
+// Search attributes that make experiments findable in the Temporal UI, e.g.
+// `ClirflowExperiment = "demo"`. The worker registers them if they are missing.
+var (
+	SearchExperiment = temporal.NewSearchAttributeKeyKeyword("ClirflowExperiment")
+	SearchDatasets   = temporal.NewSearchAttributeKeyKeywordList("ClirflowDatasets")
+)
+
+// ExperimentInput is the experiment config itself: the YAML in configs/ and the
+// JSON typed into the UI's Start Workflow form are the same document.
+type ExperimentInput = config.Experiment
+
+// ExperimentResult is the small summary a finished experiment returns; the
+// data lives in the artifact store and the output directory.
+type ExperimentResult struct {
+	Name     string                       `json:"name"`
+	Metrics  []string                     `json:"metrics"`
+	Datasets []experiment.PreparedDataset `json:"datasets"`
+	Runs     []experiment.RunResult       `json:"runs"`
+	Report   experiment.ReportInfo        `json:"report"`
+}
+
+// Progress is what the progress query returns.
+type Progress struct {
+	Done    int    `json:"done"`
+	Total   int    `json:"total"`
+	Current string `json:"current"`
+}
+
+// Experiment validates, plans and runs an experiment: prepare datasets, build
+// each distinct index once, run every (dataset, first stage) pair as a child
+// workflow, write the report.
+func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, error) {
+	logger := workflow.GetLogger(ctx)
+	exp := input.WithDefaults()
+	if err := exp.Validate(); err != nil {
+		return ExperimentResult{}, temporal.NewNonRetryableApplicationError("invalid experiment config: "+err.Error(), ErrTypeInvalidConfig, err)
+	}
+	plan := planRuns(exp)
+	progress := Progress{Total: len(exp.Datasets) + len(plan.indexes) + len(plan.runs) + 1, Current: "preparing datasets"}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
+		return ExperimentResult{}, err
+	}
+	if err := setSearchAttributes(ctx, exp); err != nil {
+		return ExperimentResult{}, err
+	}
+	ctx = workflow.WithActivityOptions(ctx, cpuActivityOptions())
+	var a *activities.Activities
+
+	// 1. Datasets, in parallel.
+	dsFutures := make([]workflow.Future, len(exp.Datasets))
+	for i, d := range exp.Datasets {
+		dsFutures[i] = workflow.ExecuteActivity(ctx, a.PrepareDataset, experiment.PrepareInput{Dataset: d, Field: fmt.Sprintf("datasets[%d]", i)})
+	}
+	prepared := make([]experiment.PreparedDataset, len(exp.Datasets))
+	for i, f := range dsFutures {
+		if err := f.Get(ctx, &prepared[i]); err != nil {
+			return ExperimentResult{}, fmt.Errorf("dataset %s: %w", exp.Datasets[i].Name, err)
+		}
+		progress.Done++
+		logger.Info("dataset prepared", "dataset", prepared[i].Name, "docs", prepared[i].NumDocs, "cached", prepared[i].Cached)
+	}
+
+	// 2. Each distinct (dataset, analyzer) index once, in parallel.
+	progress.Current = "building indexes"
+	ixFutures := make([]workflow.Future, len(plan.indexes))
+	for i, ix := range plan.indexes {
+		ixFutures[i] = workflow.ExecuteActivity(ctx, a.BuildBM25Index, experiment.IndexInput{Corpus: prepared[ix.dataset].Corpus, Language: ix.language})
+	}
+	indexes := make([]experiment.IndexInfo, len(plan.indexes))
+	for i, f := range ixFutures {
+		if err := f.Get(ctx, &indexes[i]); err != nil {
+			return ExperimentResult{}, fmt.Errorf("index of %s (%s): %w", exp.Datasets[plan.indexes[i].dataset].Name, plan.indexes[i].language, err)
+		}
+		progress.Done++
+	}
+
+	// 3. Runs as child workflows, in parallel; all are awaited so that every run
+	// that can finish is cached even when another fails.
+	progress.Current = "retrieving and evaluating"
+	info := workflow.GetInfo(ctx)
+	runFutures := make([]workflow.ChildWorkflowFuture, len(plan.runs))
+	for i, r := range plan.runs {
+		in := RunInput{
+			Dataset:    prepared[r.dataset],
+			Stage:      exp.FirstStages[r.stage],
+			StageField: fmt.Sprintf("first_stages[%d]", r.stage),
+			Metrics:    exp.Metrics,
+			Complete:   exp.Complete,
+		}
+		if r.index >= 0 {
+			in.Index = indexes[r.index]
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, in.Dataset.Name, in.Stage.Name),
+		})
+		runFutures[i] = workflow.ExecuteChildWorkflow(cctx, Run, in)
+	}
+	runs := make([]experiment.RunResult, len(plan.runs))
+	var errs []error
+	for i, f := range runFutures {
+		if err := f.Get(ctx, &runs[i]); err != nil {
+			errs = append(errs, fmt.Errorf("run %s/%s: %w", exp.Datasets[plan.runs[i].dataset].Name, exp.FirstStages[plan.runs[i].stage].Name, err))
+			continue
+		}
+		progress.Done++
+	}
+	if len(errs) > 0 {
+		return ExperimentResult{}, errors.Join(errs...)
+	}
+
+	// 4. Report.
+	progress.Current = "writing report"
+	var report experiment.ReportInfo
+	err := workflow.ExecuteActivity(ctx, a.WriteReport, experiment.ReportInput{
+		Experiment: exp, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		Datasets: prepared, Runs: runs,
+	}).Get(ctx, &report)
+	if err != nil {
+		return ExperimentResult{}, fmt.Errorf("report: %w", err)
+	}
+	progress.Done++
+	progress.Current = "done"
+	return ExperimentResult{Name: exp.Name, Metrics: exp.Metrics, Datasets: prepared, Runs: runs, Report: report}, nil
+}
+
+type plannedIndex struct {
+	dataset  int
+	language string
+}
+
+type plannedRun struct {
+	dataset, stage int
+	index          int // into plan.indexes; -1 when the stage needs no index
+}
+
+type runPlan struct {
+	indexes []plannedIndex
+	runs    []plannedRun
+}
+
+// planRuns expands datasets × first stages in config order (deterministic) and
+// shares one index between stages with the same dataset and analyzer.
+func planRuns(e config.Experiment) runPlan {
+	var p runPlan
+	for di, d := range e.Datasets {
+		for si, s := range e.FirstStages {
+			if !s.AppliesTo(d.Name) {
+				continue
+			}
+			r := plannedRun{dataset: di, stage: si, index: -1}
+			if s.Kind == config.KindBM25 {
+				lang := s.Analyzer
+				if lang == "" {
+					lang = d.DocLang
+				}
+				r.index = -1
+				for i, ix := range p.indexes {
+					if ix.dataset == di && ix.language == lang {
+						r.index = i
+					}
+				}
+				if r.index < 0 {
+					p.indexes = append(p.indexes, plannedIndex{dataset: di, language: lang})
+					r.index = len(p.indexes) - 1
+				}
+			}
+			p.runs = append(p.runs, r)
+		}
+	}
+	return p
+}
+
+// setSearchAttributes tags the execution unless the starter already did.
+func setSearchAttributes(ctx workflow.Context, e config.Experiment) error {
+	names := make([]string, 0, len(e.Datasets))
+	for _, d := range e.Datasets {
+		names = append(names, d.Name)
+	}
+	sort.Strings(names)
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	if v, ok := sa.GetKeyword(SearchExperiment); ok && v == e.Name {
+		return nil
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, SearchExperiment.ValueSet(e.Name), SearchDatasets.ValueSet(names))
+}
+
+// cpuActivityOptions: activities run on the workflow's own task queue (so a
+// deployment may rename it); retries with backoff for transient failures (bad input is
+// non-retryable); heartbeats detect a dead worker within HeartbeatTimeout.
+func cpuActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 4 * time.Hour,
+		HeartbeatTimeout:    20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        10,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+		},
+	}
+}

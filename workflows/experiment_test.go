@@ -1,0 +1,145 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/clirflow/clirflow/activities"
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/experiment"
+)
+
+func ref(s string) artifact.Ref {
+	return artifact.Ref(fmt.Sprintf("sha256:%064x", len(s)*7919+int(s[0])))
+}
+
+func gridConfig() config.Experiment {
+	return config.Experiment{
+		Name: "grid",
+		Datasets: []config.Dataset{
+			{Name: "a", Corpus: "/c", Topics: "/t", Qrels: "/q", QueryLang: "en", DocLang: "es"},
+			{Name: "b", Corpus: "/c2", Topics: "/t2", Qrels: "/q2", QueryLang: "en", DocLang: "de"},
+		},
+		FirstStages: []config.FirstStage{
+			{Name: "bm25", Kind: "bm25"},
+			{Name: "bm25-k12", Kind: "bm25", K1: ptr(1.2), B: ptr(0.75)},
+			{Name: "given", Kind: "run_file", Path: "/run", Datasets: []string{"b"}},
+		},
+		Metrics: []string{"map", "ndcg_cut.20"},
+	}
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// The plan shares one index per (dataset, analyzer) between BM25 settings,
+// runs each (dataset, stage) pair as a child, and ends with one report.
+func TestExperimentPlansSharedIndexesAndChildRuns(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Run)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+
+	env.OnActivity(a.PrepareDataset, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.PrepareInput) (experiment.PreparedDataset, error) {
+			return experiment.PreparedDataset{Name: in.Dataset.Name, Corpus: ref("c" + in.Dataset.Name), Topics: ref("t"), Qrels: ref("q")}, nil
+		})
+	indexCalls := 0
+	env.OnActivity(a.BuildBM25Index, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.IndexInput) (experiment.IndexInfo, error) {
+			indexCalls++
+			return experiment.IndexInfo{Ref: ref("i" + string(in.Corpus)), Language: in.Language}, nil
+		})
+	var retrieved []experiment.RetrieveInput
+	env.OnActivity(a.RetrieveBM25, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.RetrieveInput) (experiment.RunInfo, error) {
+			retrieved = append(retrieved, in)
+			return experiment.RunInfo{Ref: ref("r" + in.Tag)}, nil
+		})
+	env.OnActivity(a.ImportRun, mock.Anything, mock.Anything).Return(experiment.RunInfo{Ref: ref("given")}, nil).Once()
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(
+		experiment.EvalInfo{Summary: []experiment.MetricValue{{Name: "map", Value: 0.5}, {Name: "ndcg_cut.20", Value: 0.6}}}, nil).Times(5)
+	env.OnActivity(a.WriteReport, mock.Anything, mock.Anything).Return(experiment.ReportInfo{Dir: "/out"}, nil).Once()
+
+	env.ExecuteWorkflow(Experiment, gridConfig())
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res ExperimentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+
+	require.Equal(t, 2, indexCalls, "one index per dataset, shared by both BM25 settings")
+	require.Len(t, retrieved, 4)
+	var names []string
+	for _, r := range res.Runs {
+		names = append(names, r.Name())
+	}
+	require.Equal(t, []string{"a/bm25", "a/bm25-k12", "b/bm25", "b/bm25-k12", "b/given"}, names)
+	for _, r := range retrieved {
+		if r.Tag == "bm25" {
+			require.Equal(t, 0.9, r.K1)
+			require.Equal(t, 0.4, r.B)
+			require.Equal(t, 100, r.Depth)
+		} else {
+			require.Equal(t, 1.2, r.K1)
+			require.Equal(t, 0.75, r.B)
+		}
+	}
+	v, err := env.QueryWorkflow(ProgressQuery)
+	require.NoError(t, err)
+	var p Progress
+	require.NoError(t, v.Get(&p))
+	require.Equal(t, p.Total, p.Done)
+	require.Equal(t, 2+2+5+1, p.Total)
+	env.AssertExpectations(t)
+}
+
+func TestExperimentRejectsInvalidConfigNamingFields(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	cfg := gridConfig()
+	cfg.FirstStages[1].K1 = ptr(-1)
+	cfg.Metrics = append(cfg.Metrics, "ndcg_cut.x")
+	cfg.Datasets[1].DocLang = "xx"
+	env.ExecuteWorkflow(Experiment, cfg)
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.Equal(t, ErrTypeInvalidConfig, appErr.Type())
+	require.True(t, appErr.NonRetryable())
+	for _, want := range []string{"first_stages[1].k1", "metrics[2]", "datasets[1].doc_lang"} {
+		require.Contains(t, err.Error(), want)
+	}
+}
+
+// A failing run does not stop the others; the experiment reports the failure.
+func TestExperimentFailsWithRunErrorAfterOthersFinish(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Run)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	cfg := gridConfig()
+	cfg.Datasets = cfg.Datasets[1:]
+	env.OnActivity(a.PrepareDataset, mock.Anything, mock.Anything).Return(experiment.PreparedDataset{Name: "b", Corpus: ref("c"), Topics: ref("t"), Qrels: ref("q")}, nil)
+	env.OnActivity(a.BuildBM25Index, mock.Anything, mock.Anything).Return(experiment.IndexInfo{Ref: ref("i")}, nil)
+	env.OnActivity(a.RetrieveBM25, mock.Anything, mock.Anything).Return(experiment.RunInfo{Ref: ref("r")}, nil)
+	env.OnActivity(a.ImportRun, mock.Anything, mock.Anything).Return(experiment.RunInfo{},
+		temporal.NewNonRetryableApplicationError("/run:7: duplicate document d1 for query q1", activities.ErrTypeInvalidInput, nil))
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(experiment.EvalInfo{}, nil).Times(2)
+	env.ExecuteWorkflow(Experiment, cfg)
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "run b/given")
+	require.Contains(t, err.Error(), "/run:7: duplicate document")
+	env.AssertExpectations(t)
+}
