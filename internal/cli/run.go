@@ -151,8 +151,20 @@ func waitWithProgress(ctx context.Context, c client.Client, run client.WorkflowR
 	done := make(chan error, 1)
 	var res workflows.ExperimentResult
 	go func() { done <- run.Get(ctx, &res) }()
+	// A redrawn bar on a terminal; one line per step otherwise (CI logs, pipes).
+	f, isFile := stderr.(*os.File)
+	tty := false
+	if isFile {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("starting"),
 		progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30), progressbar.OptionShowCount())
+	if !tty {
+		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(io.Discard))
+	}
+	last := ""
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -170,6 +182,10 @@ func waitWithProgress(ctx context.Context, c client.Client, run client.WorkflowR
 				bar.ChangeMax(p.Total)
 				_ = bar.Set(p.Done)
 				bar.Describe(p.Current)
+				if line := fmt.Sprintf("[%d/%d] %s", p.Done, p.Total, p.Current); !tty && line != last {
+					fmt.Fprintln(stderr, line)
+					last = line
+				}
 			}
 		}
 	}

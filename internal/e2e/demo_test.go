@@ -70,7 +70,7 @@ func TestDemoExperimentOnRealServer(t *testing.T) {
 		OriginalExecution: workflow.Execution{ID: run.GetID(), RunID: run.GetRunID()},
 	}))
 	if path := os.Getenv("CLIRFLOW_RECORD_HISTORY"); path != "" {
-		writeHistoryJSON(t, hist, path)
+		writeHistoryJSON(t, hist, path, run.GetID(), run.GetRunID())
 	}
 
 	// Search attributes let the UI filter experiments.

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,10 +30,15 @@ func fetchHistory(t testing.TB, c client.Client, id, runID string) *historypb.Hi
 
 // writeHistoryJSON records a history in the JSON form `temporal workflow show
 // --output json` writes, for the replay test in workflows/.
-func writeHistoryJSON(t testing.TB, h *historypb.History, path string) {
+// Child workflow ids derive from the parent's id, so the execution is
+// recorded beside the history (PATH.execution.json) for the replayer.
+func writeHistoryJSON(t testing.TB, h *historypb.History, path, id, runID string) {
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 	require.NoError(t, err)
 	require.NoError(t, artifact.WriteFileAtomic(path, b, ""))
+	meta, err := json.Marshal(map[string]string{"workflow_id": id, "run_id": runID})
+	require.NoError(t, err)
+	require.NoError(t, artifact.WriteFileAtomic(strings.TrimSuffix(path, ".json")+".execution.json", meta, ""))
 	t.Logf("recorded history of %d events to %s", len(h.Events), path)
 	_ = os.Chmod(path, 0o644)
 }

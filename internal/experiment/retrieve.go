@@ -41,22 +41,40 @@ func BuildIndex(ctx context.Context, s artifact.Store, in IndexInput, progress f
 		return out, nil
 	}
 	b := bm25.NewBuilder(an)
+	// Batches are analysed in parallel by the builder; order is kept, so the
+	// index (and Lucene-style tie order) is the same as adding one by one.
+	const batchSize = 2048
+	batch := make([]bm25.Doc, 0, batchSize)
 	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := b.AddBatch(batch)
+		n += len(batch)
+		batch = batch[:0]
+		if progress != nil {
+			progress(n)
+		}
+		return err
+	}
 	err = forEachDocument(ctx, s, in.Corpus, func(d dataset.Document) error {
 		text := d.Text
 		if d.Title != "" {
 			// CIRAL and BEIR convention for BM25: title + " " + text.
 			text = d.Title + " " + d.Text
 		}
-		if err := b.Add(d.ID, text); err != nil {
-			return err
-		}
-		n++
-		if progress != nil && n%5000 == 0 {
-			progress(n)
+		batch = append(batch, bm25.Doc{ID: d.ID, Text: text})
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 		return ctx.Err()
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return IndexInfo{}, err
 	}

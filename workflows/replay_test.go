@@ -1,0 +1,53 @@
+package workflows
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Recorded histories of real executions must replay against the current
+// workflow code: a non-deterministic change (reordered activities, a new
+// command without versioning) fails here before it breaks running
+// experiments. Re-record with:
+//
+//	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo.json \
+//	  go test -run TestDemoExperimentOnRealServer ./internal/e2e/
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	require.NoError(t, err)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, ".execution.json") {
+			continue
+		}
+		n++
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var exec struct {
+				WorkflowID string `json:"workflow_id"`
+				RunID      string `json:"run_id"`
+			}
+			meta, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".execution.json")
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(meta, &exec))
+			fh, err := os.Open(f)
+			require.NoError(t, err)
+			defer fh.Close()
+			hist, err := client.HistoryFromJSON(fh, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: "Experiment"})
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: exec.WorkflowID, RunID: exec.RunID},
+			}))
+		})
+	}
+	require.NotZero(t, n, "no recorded histories in testdata/")
+}
