@@ -3,17 +3,21 @@ SHELL := /bin/bash
 TEMPORAL_VERSION := v1.5.1
 GO ?= go
 
-.PHONY: demo test build up down bench vet fmt clean
+.PHONY: demo test build up down bench vet fmt clean deps
 
 # Run the demo experiment end to end on the embedded defaults.
-demo: bin/temporal build
+demo: deps bin/temporal build
 	scripts/demo.sh
 
 # The whole test suite; .ci/run calls this. Integration tests start their own
 # Temporal dev servers (bin/temporal) on free ports.
-test: bin/temporal vet
+test: deps bin/temporal vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	CLIRFLOW_TEMPORAL_BIN=$(CURDIR)/bin/temporal $(GO) test -count=1 -timeout 40m ./...
+
+# Debian packages of the translation stages (apertium, FreeDict), if missing.
+deps:
+	@scripts/deps.sh
 
 bin/temporal:
 	@mkdir -p bin
@@ -28,7 +32,7 @@ vet:
 	$(GO) vet ./...
 
 # Keep a dev server (UI on :8233) and a worker running for the UI and `bin/starter run`.
-up: bin/temporal build
+up: deps bin/temporal build
 	scripts/devserver.sh start
 	@mkdir -p .clirflow
 	bin/worker >.clirflow/worker.log 2>&1 & echo $$! > .clirflow/worker.pid

@@ -14,6 +14,7 @@ import (
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/inputerr"
+	"github.com/clirflow/clirflow/internal/translate"
 )
 
 // ErrTypeInvalidInput is the application error type of bad input (configs,
@@ -23,6 +24,11 @@ const ErrTypeInvalidInput = "InvalidInput"
 // Activities holds the dependencies of the CPU-bound stages.
 type Activities struct {
 	Store artifact.Store
+	// TranslationCache holds every translated sentence (translator + pair +
+	// text → translation), shared by all experiments.
+	TranslationCache translate.Cache
+	// Translators builds translation systems from config.
+	Translators experiment.Translators
 	// HeartbeatEvery is how often running activities report liveness; a killed
 	// worker's activity is retried elsewhere after the heartbeat timeout.
 	HeartbeatEvery time.Duration
@@ -46,6 +52,14 @@ func (a *Activities) BuildBM25Index(ctx context.Context, in experiment.IndexInpu
 func (a *Activities) RetrieveBM25(ctx context.Context, in experiment.RetrieveInput) (experiment.RunInfo, error) {
 	defer a.beat(ctx)()
 	out, err := experiment.Retrieve(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// Translate translates a corpus (DT) or topics (QT). Heartbeats carry the
+// number of documents done; a retried attempt resumes from the sentence cache.
+func (a *Activities) Translate(ctx context.Context, in experiment.TranslateInput) (experiment.TranslationInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.Translate(ctx, a.Store, a.TranslationCache, a.Translators, in, func(n int) { activity.RecordHeartbeat(ctx, n) })
 	return out, classify(err)
 }
 
@@ -105,8 +119,12 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if inputerr.Is(err) {
+	if inputerr.Is(err) || translate.IsPermanent(err) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	}
+	// A server that asked for a pause (HTTP 429 Retry-After) gets it.
+	if d, ok := translate.RetryAfter(err); ok {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
 	}
 	return err
 }

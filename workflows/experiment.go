@@ -44,7 +44,19 @@ type ExperimentResult struct {
 	Metrics  []string                     `json:"metrics"`
 	Datasets []experiment.PreparedDataset `json:"datasets"`
 	Runs     []experiment.RunResult       `json:"runs"`
-	Report   experiment.ReportInfo        `json:"report"`
+	// Translations lists each translation with its cost; a re-run shows 0 calls.
+	Translations []TranslationResult   `json:"translations,omitempty"`
+	Report       experiment.ReportInfo `json:"report"`
+}
+
+// TranslationResult is one translation of the experiment.
+type TranslationResult struct {
+	Dataset    string                     `json:"dataset"`
+	Translator string                     `json:"translator"`
+	What       string                     `json:"what"`
+	Src        string                     `json:"src"`
+	Tgt        string                     `json:"tgt"`
+	Info       experiment.TranslationInfo `json:"info"`
 }
 
 // Progress is what the progress query returns.
@@ -64,7 +76,7 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		return ExperimentResult{}, temporal.NewNonRetryableApplicationError("invalid experiment config: "+err.Error(), ErrTypeInvalidConfig, err)
 	}
 	plan := planRuns(exp)
-	progress := Progress{Total: len(exp.Datasets) + len(plan.indexes) + len(plan.runs) + 1, Current: "preparing datasets"}
+	progress := Progress{Total: len(exp.Datasets) + len(plan.translations) + len(plan.indexes) + len(plan.runs) + 1, Current: "preparing datasets"}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
 		return ExperimentResult{}, err
 	}
@@ -88,11 +100,40 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		logger.Info("dataset prepared", "dataset", prepared[i].Name, "docs", prepared[i].NumDocs, "cached", prepared[i].Cached)
 	}
 
-	// 2. Each distinct (dataset, analyzer) index once, in parallel.
+	// 2. Translations (documents for DT, topics for QT), each once, in parallel.
+	translations := make([]experiment.TranslationInfo, len(plan.translations))
+	if len(plan.translations) > 0 {
+		progress.Current = "translating"
+		trFutures := make([]workflow.Future, len(plan.translations))
+		for i, t := range plan.translations {
+			tcfg, _ := exp.TranslatorNamed(t.translator)
+			src := prepared[t.dataset].Corpus
+			if t.what == config.TranslateQueries {
+				src = prepared[t.dataset].Topics
+			}
+			trFutures[i] = workflow.ExecuteActivity(ctx, a.Translate, experiment.TranslateInput{
+				Source: src, What: t.what, Translator: tcfg, Src: t.src, Tgt: t.tgt,
+				Field: fmt.Sprintf("first_stages[%d]", t.stage),
+			})
+		}
+		for i, f := range trFutures {
+			t := plan.translations[i]
+			if err := f.Get(ctx, &translations[i]); err != nil {
+				return ExperimentResult{}, fmt.Errorf("translating %s of %s with %s: %w", t.what, exp.Datasets[t.dataset].Name, t.translator, err)
+			}
+			progress.Done++
+		}
+	}
+
+	// 3. Each distinct (corpus, analyzer) index once, in parallel.
 	progress.Current = "building indexes"
 	ixFutures := make([]workflow.Future, len(plan.indexes))
 	for i, ix := range plan.indexes {
-		ixFutures[i] = workflow.ExecuteActivity(ctx, a.BuildBM25Index, experiment.IndexInput{Corpus: prepared[ix.dataset].Corpus, Language: ix.language})
+		corpus := prepared[ix.dataset].Corpus
+		if ix.translation >= 0 {
+			corpus = translations[ix.translation].Ref
+		}
+		ixFutures[i] = workflow.ExecuteActivity(ctx, a.BuildBM25Index, experiment.IndexInput{Corpus: corpus, Language: ix.language})
 	}
 	indexes := make([]experiment.IndexInfo, len(plan.indexes))
 	for i, f := range ixFutures {
@@ -102,7 +143,7 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		progress.Done++
 	}
 
-	// 3. Runs as child workflows, in parallel; all are awaited so that every run
+	// 4. Runs as child workflows, in parallel; all are awaited so that every run
 	// that can finish is cached even when another fails.
 	progress.Current = "retrieving and evaluating"
 	info := workflow.GetInfo(ctx)
@@ -117,6 +158,9 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		}
 		if r.index >= 0 {
 			in.Index = indexes[r.index]
+		}
+		if r.topics >= 0 {
+			in.Topics = translations[r.topics].Ref
 		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, in.Dataset.Name, in.Stage.Name),
@@ -136,60 +180,96 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		return ExperimentResult{}, errors.Join(errs...)
 	}
 
-	// 4. Report.
+	// 5. Report.
 	progress.Current = "writing report"
+	trResults := make([]TranslationResult, len(plan.translations))
+	notes := make([]string, len(plan.translations))
+	for i, t := range plan.translations {
+		trResults[i] = TranslationResult{Dataset: exp.Datasets[t.dataset].Name, Translator: t.translator, What: t.what, Src: t.src, Tgt: t.tgt, Info: translations[i]}
+		notes[i] = exp.Datasets[t.dataset].Name + " " + t.what + ": " + experiment.TranslationNote(t.translator, t.src, t.tgt, translations[i])
+	}
 	var report experiment.ReportInfo
 	err := workflow.ExecuteActivity(ctx, a.WriteReport, experiment.ReportInput{
 		Experiment: exp, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		Datasets: prepared, Runs: runs,
+		Datasets: prepared, Runs: runs, Translations: notes,
 	}).Get(ctx, &report)
 	if err != nil {
 		return ExperimentResult{}, fmt.Errorf("report: %w", err)
 	}
 	progress.Done++
 	progress.Current = "done"
-	return ExperimentResult{Name: exp.Name, Metrics: exp.Metrics, Datasets: prepared, Runs: runs, Report: report}, nil
+	return ExperimentResult{Name: exp.Name, Metrics: exp.Metrics, Datasets: prepared, Runs: runs, Translations: trResults, Report: report}, nil
+}
+
+type plannedTranslation struct {
+	dataset    int
+	stage      int // the first stage that asked first (for error messages)
+	translator string
+	what       string // config.TranslateQueries or config.TranslateDocuments
+	src, tgt   string
 }
 
 type plannedIndex struct {
-	dataset  int
-	language string
+	dataset     int
+	translation int // into plan.translations (documents); -1: the original corpus
+	language    string
 }
 
 type plannedRun struct {
 	dataset, stage int
 	index          int // into plan.indexes; -1 when the stage needs no index
+	topics         int // into plan.translations (queries); -1: the original topics
 }
 
 type runPlan struct {
-	indexes []plannedIndex
-	runs    []plannedRun
+	translations []plannedTranslation
+	indexes      []plannedIndex
+	runs         []plannedRun
 }
 
-// planRuns expands datasets × first stages in config order (deterministic) and
-// shares one index between stages with the same dataset and analyzer.
+// planRuns expands datasets × first stages in config order (deterministic).
+// Work is shared: one translation per (dataset, translator, direction), one
+// index per (corpus, analyzer) — OG and QT stages search the same index.
 func planRuns(e config.Experiment) runPlan {
 	var p runPlan
+	translation := func(di, si int, tr, what, src, tgt string) int {
+		for i, t := range p.translations {
+			if t.dataset == di && t.translator == tr && t.what == what {
+				return i
+			}
+		}
+		p.translations = append(p.translations, plannedTranslation{dataset: di, stage: si, translator: tr, what: what, src: src, tgt: tgt})
+		return len(p.translations) - 1
+	}
+	index := func(di, tri int, lang string) int {
+		for i, ix := range p.indexes {
+			if ix.dataset == di && ix.translation == tri && ix.language == lang {
+				return i
+			}
+		}
+		p.indexes = append(p.indexes, plannedIndex{dataset: di, translation: tri, language: lang})
+		return len(p.indexes) - 1
+	}
 	for di, d := range e.Datasets {
 		for si, s := range e.FirstStages {
 			if !s.AppliesTo(d.Name) {
 				continue
 			}
-			r := plannedRun{dataset: di, stage: si, index: -1}
+			r := plannedRun{dataset: di, stage: si, index: -1, topics: -1}
 			if s.Kind == config.KindBM25 {
-				lang := s.Analyzer
-				if lang == "" {
-					lang = d.DocLang
-				}
-				r.index = -1
-				for i, ix := range p.indexes {
-					if ix.dataset == di && ix.language == lang {
-						r.index = i
+				switch s.Translate {
+				case config.TranslateDocuments:
+					tri := translation(di, si, s.Translator, s.Translate, d.DocLang, d.QueryLang)
+					r.index = index(di, tri, d.QueryLang)
+				case config.TranslateQueries:
+					r.topics = translation(di, si, s.Translator, s.Translate, d.QueryLang, d.DocLang)
+					r.index = index(di, -1, d.DocLang)
+				default:
+					lang := s.Analyzer
+					if lang == "" {
+						lang = d.DocLang
 					}
-				}
-				if r.index < 0 {
-					p.indexes = append(p.indexes, plannedIndex{dataset: di, language: lang})
-					r.index = len(p.indexes) - 1
+					r.index = index(di, -1, lang)
 				}
 			}
 			p.runs = append(p.runs, r)

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -18,7 +19,7 @@ import (
 )
 
 func ref(s string) artifact.Ref {
-	return artifact.Ref(fmt.Sprintf("sha256:%064x", len(s)*7919+int(s[0])))
+	return artifact.Ref(fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(s))))
 }
 
 func gridConfig() config.Experiment {
@@ -142,4 +143,73 @@ func TestExperimentFailsWithRunErrorAfterOthersFinish(t *testing.T) {
 	require.Contains(t, err.Error(), "run b/given")
 	require.Contains(t, err.Error(), "/run:7: duplicate document")
 	env.AssertExpectations(t)
+}
+
+// OG and QT stages share the original-language index; DT gets its own index
+// over the translated corpus in the query language; each translation once.
+func TestExperimentPlansTranslations(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(Run)
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	cfg := gridConfig()
+	cfg.Translators = []config.Translator{{Name: "ap", Kind: "apertium"}, {Name: "dict", Kind: "dictionary"}}
+	cfg.FirstStages = []config.FirstStage{
+		{Name: "og", Kind: "bm25"},
+		{Name: "qt", Kind: "bm25", Translate: "queries", Translator: "dict"},
+		{Name: "dt", Kind: "bm25", Translate: "documents", Translator: "ap", Datasets: []string{"a"}},
+		{Name: "dt-k1", Kind: "bm25", K1: ptr(1.2), Translate: "documents", Translator: "ap", Datasets: []string{"a"}},
+	}
+	env.OnActivity(a.PrepareDataset, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.PrepareInput) (experiment.PreparedDataset, error) {
+			return experiment.PreparedDataset{Name: in.Dataset.Name, Corpus: ref("c" + in.Dataset.Name), Topics: ref("t" + in.Dataset.Name), Qrels: ref("q")}, nil
+		})
+	var translated []experiment.TranslateInput
+	env.OnActivity(a.Translate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.TranslateInput) (experiment.TranslationInfo, error) {
+			translated = append(translated, in)
+			return experiment.TranslationInfo{Ref: ref("x" + in.What + string(in.Source))}, nil
+		})
+	var indexed []experiment.IndexInput
+	env.OnActivity(a.BuildBM25Index, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.IndexInput) (experiment.IndexInfo, error) {
+			indexed = append(indexed, in)
+			return experiment.IndexInfo{Ref: ref("i" + in.Language + string(in.Corpus)), Language: in.Language}, nil
+		})
+	var retrieved []experiment.RetrieveInput
+	env.OnActivity(a.RetrieveBM25, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in experiment.RetrieveInput) (experiment.RunInfo, error) {
+			retrieved = append(retrieved, in)
+			return experiment.RunInfo{Ref: ref("r" + in.Tag)}, nil
+		})
+	env.OnActivity(a.Evaluate, mock.Anything, mock.Anything).Return(experiment.EvalInfo{}, nil)
+	env.OnActivity(a.WriteReport, mock.Anything, mock.Anything).Return(experiment.ReportInfo{}, nil)
+	env.ExecuteWorkflow(Experiment, cfg)
+	require.NoError(t, env.GetWorkflowError())
+
+	// a: DT (es→en, once for both DT stages) and QT (en→es); b: QT (en→de).
+	require.Len(t, translated, 3)
+	pairs := map[string]bool{}
+	for _, tr := range translated {
+		pairs[tr.What+":"+tr.Src+"→"+tr.Tgt+":"+tr.Translator.Name] = true
+	}
+	require.Equal(t, map[string]bool{"documents:es→en:ap": true, "queries:en→es:dict": true, "queries:en→de:dict": true}, pairs)
+	// Indexes: a/es (OG+QT), a/en over the translated corpus (DT), b/de.
+	require.Len(t, indexed, 3)
+	langs := map[string]bool{}
+	for _, ix := range indexed {
+		langs[ix.Language] = true
+	}
+	require.Equal(t, map[string]bool{"es": true, "en": true, "de": true}, langs)
+	require.Len(t, retrieved, 6)
+	for _, r := range retrieved {
+		switch r.Tag {
+		case "qt":
+			require.Contains(t, []artifact.Ref{ref("xqueries" + string(ref("ta"))), ref("xqueries" + string(ref("tb")))}, r.Topics)
+		case "dt", "dt-k1":
+			require.Equal(t, ref("ta"), r.Topics, "DT searches with the original queries")
+			require.Equal(t, ref("ien"+string(ref("xdocuments"+string(ref("ca"))))), r.Index)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/clirflow/clirflow/activities"
+	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 )
@@ -18,8 +19,10 @@ type RunInput struct {
 	Stage      config.FirstStage          `json:"stage"`
 	StageField string                     `json:"stage_field"`
 	Index      experiment.IndexInfo       `json:"index"`
-	Metrics    []string                   `json:"metrics"`
-	Complete   bool                       `json:"complete"`
+	// Topics replaces the dataset's topics (translated queries, QT).
+	Topics   artifact.Ref `json:"topics,omitempty"`
+	Metrics  []string     `json:"metrics"`
+	Complete bool         `json:"complete"`
 }
 
 // Run retrieves (or imports) the run and evaluates it.
@@ -27,10 +30,14 @@ func Run(ctx workflow.Context, in RunInput) (experiment.RunResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, cpuActivityOptions())
 	var a *activities.Activities
 	out := experiment.RunResult{Dataset: in.Dataset.Name, Stage: in.Stage.Name, Kind: in.Stage.Kind}
+	topics := in.Dataset.Topics
+	if in.Topics != "" {
+		topics = in.Topics
+	}
 	switch in.Stage.Kind {
 	case config.KindBM25:
 		err := workflow.ExecuteActivity(ctx, a.RetrieveBM25, experiment.RetrieveInput{
-			Index: in.Index.Ref, Topics: in.Dataset.Topics,
+			Index: in.Index.Ref, Topics: topics,
 			K1: *in.Stage.K1, B: *in.Stage.B, Depth: in.Stage.Depth, Tag: in.Stage.Name,
 		}).Get(ctx, &out.Run)
 		if err != nil {

@@ -216,31 +216,10 @@ func (s *FS) CleanTmp(age time.Duration) (int, error) {
 // directory when tmpDir is empty) and a rename, so readers see the old file or
 // the whole new one, never a part.
 func WriteFileAtomic(path string, data []byte, tmpDir string) error {
-	if tmpDir == "" {
-		tmpDir = filepath.Dir(path)
-	}
-	f, err := os.CreateTemp(tmpDir, ".tmp-*")
-	if err != nil {
+	return writeAtomic(path, tmpDir, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	})
 }
 
 // CopyFileAtomic copies an artifact to a user-visible path atomically.
@@ -253,12 +232,22 @@ func CopyFileAtomic(ctx context.Context, s Store, ref Ref, path string) error {
 		return err
 	}
 	defer rc.Close()
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	return writeAtomic(path, "", func(w io.Writer) error {
+		_, err := io.Copy(w, rc)
+		return err
+	})
+}
+
+func writeAtomic(path, tmpDir string, fill func(io.Writer) error) error {
+	if tmpDir == "" {
+		tmpDir = filepath.Dir(path)
+	}
+	f, err := os.CreateTemp(tmpDir, ".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = io.Copy(f, rc)
+	err = fill(f)
 	if err == nil {
 		err = f.Sync()
 	}

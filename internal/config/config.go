@@ -12,8 +12,10 @@ type Experiment struct {
 	Name string `json:"name" yaml:"name"`
 	// Output is the directory where human-readable results (run files, metrics,
 	// report) are exported. Relative paths are resolved by the worker.
-	Output      string       `json:"output,omitempty" yaml:"output,omitempty"`
-	Datasets    []Dataset    `json:"datasets" yaml:"datasets"`
+	Output   string    `json:"output,omitempty" yaml:"output,omitempty"`
+	Datasets []Dataset `json:"datasets" yaml:"datasets"`
+	// Translators are named translation systems that first stages refer to.
+	Translators []Translator `json:"translators,omitempty" yaml:"translators,omitempty"`
 	FirstStages []FirstStage `json:"first_stages" yaml:"first_stages"`
 	// Metrics in trec_eval notation with a dot for cut-offs: map, ndcg_cut.20, P.10, recall.100, recip_rank…
 	Metrics []string `json:"metrics" yaml:"metrics"`
@@ -33,12 +35,21 @@ type Dataset struct {
 	Name   string `json:"name" yaml:"name"`
 	Corpus string `json:"corpus" yaml:"corpus"`
 	// CorpusFormat: jsonl (auto-detects Pyserini id/contents, BEIR _id/title/text,
-	// CIRAL docid/title/text), pyserini, beir, ciral. Default jsonl.
+	// CIRAL docid/title/text), pyserini, beir, ciral, clef (SGML <DOC> files; the
+	// corpus may then be a directory tree, plain or gzip). Default jsonl.
 	CorpusFormat string `json:"corpus_format,omitempty" yaml:"corpus_format,omitempty"`
-	Topics       string `json:"topics" yaml:"topics"`
-	// TopicsFormat: tsv, trec or auto (default).
+	// Encoding of clef corpora and of topic files: utf-8 (default) or iso-8859-1.
+	Encoding string `json:"encoding,omitempty" yaml:"encoding,omitempty"`
+	// TextFields and TitleFields: the SGML fields of a clef corpus that make up a
+	// document's text and title (defaults: the usual CLEF text fields, no title).
+	TextFields  []string `json:"text_fields,omitempty" yaml:"text_fields,omitempty"`
+	TitleFields []string `json:"title_fields,omitempty" yaml:"title_fields,omitempty"`
+	Topics      string   `json:"topics" yaml:"topics"`
+	// TopicsFormat: tsv, trec, clef or auto (default). CLEF topic tags carry the
+	// query language as prefix (<EN-title>); query_lang selects it.
 	TopicsFormat string `json:"topics_format,omitempty" yaml:"topics_format,omitempty"`
-	// TopicFields for TREC topic files; default [title].
+	// TopicFields joined into the query; default [title] for trec and
+	// [title, desc] for clef (the study's choice).
 	TopicFields []string `json:"topic_fields,omitempty" yaml:"topic_fields,omitempty"`
 	Qrels       string   `json:"qrels" yaml:"qrels"`
 	QueryLang   string   `json:"query_lang" yaml:"query_lang"`
@@ -61,6 +72,77 @@ type FirstStage struct {
 	Analyzer string `json:"analyzer,omitempty" yaml:"analyzer,omitempty"`
 	// Path of a TREC run file, for kind run_file (reranking a run produced elsewhere).
 	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+	// Translate selects the cross-lingual mode of a BM25 stage: "" (OG, no
+	// translation), "queries" (QT: topics into the document language) or
+	// "documents" (DT: the corpus into the query language; the index analyzer
+	// becomes the query language's).
+	Translate string `json:"translate,omitempty" yaml:"translate,omitempty"`
+	// Translator names an entry of translators (required with translate).
+	Translator string `json:"translator,omitempty" yaml:"translator,omitempty"`
+}
+
+// Translator configures one translation system.
+type Translator struct {
+	Name string `json:"name" yaml:"name"`
+	// Kind: apertium (the Debian command), apy (apertium-apy's HTTP API),
+	// dictionary (FreeDict dictd files; query translation), openai (an
+	// OpenAI-compatible chat endpoint), http (a LibreTranslate-compatible
+	// endpoint, e.g. a self-hosted NLLB server).
+	Kind string `json:"kind" yaml:"kind"`
+	// BaseURL of apy, openai and http translators.
+	BaseURL string `json:"base_url,omitempty" yaml:"base_url,omitempty"`
+	// Model for openai translators.
+	Model string `json:"model,omitempty" yaml:"model,omitempty"`
+	// APIKeyEnv names the environment variable holding the API key (openai,
+	// http). Workers read it; the key itself never appears in a config, a
+	// workflow input or a log.
+	APIKeyEnv string `json:"api_key_env,omitempty" yaml:"api_key_env,omitempty"`
+	// Dir holds dictd files for dictionary translators (default /usr/share/dictd).
+	Dir string `json:"dir,omitempty" yaml:"dir,omitempty"`
+	// Senses kept per dictionary entry (default 1).
+	Senses int `json:"senses,omitempty" yaml:"senses,omitempty"`
+	// KeepOriginal keeps the source word beside its translations (default true).
+	KeepOriginal *bool `json:"keep_original,omitempty" yaml:"keep_original,omitempty"`
+	// BatchSize texts per request and Concurrency requests in flight (defaults 32 and 4).
+	BatchSize   int `json:"batch_size,omitempty" yaml:"batch_size,omitempty"`
+	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+}
+
+// Translation modes of a first stage.
+const (
+	TranslateNone      = ""
+	TranslateQueries   = "queries"
+	TranslateDocuments = "documents"
+)
+
+// Translator kinds.
+const (
+	TranslatorApertium   = "apertium"
+	TranslatorAPY        = "apy"
+	TranslatorDictionary = "dictionary"
+	TranslatorOpenAI     = "openai"
+	TranslatorHTTP       = "http"
+)
+
+// TranslatorNamed finds a translator by name.
+func (e Experiment) TranslatorNamed(name string) (Translator, bool) {
+	for _, t := range e.Translators {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Translator{}, false
+}
+
+// Mode is the study's name of a stage's cross-lingual mode: OG, QT or DT.
+func (f FirstStage) Mode() string {
+	switch f.Translate {
+	case TranslateQueries:
+		return "QT"
+	case TranslateDocuments:
+		return "DT"
+	}
+	return "OG"
 }
 
 // Expectation is one recorded reference score.
@@ -83,7 +165,6 @@ const (
 	DefaultOutput           = "results"
 	MaxDepth                = 10000
 	maxNameLen              = 64
-	defaultTopicField       = "title"
 	experimentNameFieldPath = "name"
 )
 
@@ -106,10 +187,27 @@ func (e Experiment) WithDefaults() Experiment {
 		if d.TopicsFormat == "" {
 			d.TopicsFormat = DefaultTopicsFormat
 		}
-		if len(d.TopicFields) == 0 {
-			d.TopicFields = []string{defaultTopicField}
-		}
 		out.Datasets[i] = d
+	}
+	out.Translators = make([]Translator, len(e.Translators))
+	for i, t := range e.Translators {
+		if t.Senses == 0 {
+			t.Senses = 1
+		}
+		if t.KeepOriginal == nil {
+			v := true
+			t.KeepOriginal = &v
+		}
+		if t.BatchSize == 0 {
+			t.BatchSize = 32
+		}
+		if t.Concurrency == 0 {
+			t.Concurrency = 4
+		}
+		if t.Kind == TranslatorDictionary && t.Dir == "" {
+			t.Dir = "/usr/share/dictd"
+		}
+		out.Translators[i] = t
 	}
 	out.FirstStages = make([]FirstStage, len(e.FirstStages))
 	for i, f := range e.FirstStages {

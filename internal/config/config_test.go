@@ -29,7 +29,7 @@ func TestMinimalConfigGetsPyseriniDefaults(t *testing.T) {
 	require.Equal(t, 0.4, *d.FirstStages[0].B)
 	require.Equal(t, 100, d.FirstStages[0].Depth)
 	require.Equal(t, "results/t", d.Output)
-	require.Equal(t, []string{"title"}, d.Datasets[0].TopicFields)
+	require.Empty(t, d.Datasets[0].TopicFields, "the reader picks its format's default")
 	require.Nil(t, e.FirstStages[0].K1, "WithDefaults does not modify its receiver")
 }
 

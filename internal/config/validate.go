@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -61,11 +62,17 @@ func (e Experiment) Validate() error {
 				add(inputerr.Field(p+"."+f.field, "is required (a file path)"))
 			}
 		}
-		if !oneOf(d.CorpusFormat, "", "jsonl", "pyserini", "beir", "ciral") {
-			add(inputerr.Field(p+".corpus_format", "unknown format %q (jsonl, pyserini, beir, ciral)", d.CorpusFormat))
+		if !oneOf(d.CorpusFormat, "", "jsonl", "pyserini", "beir", "ciral", "clef") {
+			add(inputerr.Field(p+".corpus_format", "unknown format %q (jsonl, pyserini, beir, ciral, clef)", d.CorpusFormat))
 		}
-		if !oneOf(d.TopicsFormat, "", "auto", "tsv", "trec") {
-			add(inputerr.Field(p+".topics_format", "unknown format %q (auto, tsv, trec)", d.TopicsFormat))
+		if !oneOf(d.TopicsFormat, "", "auto", "tsv", "trec", "clef") {
+			add(inputerr.Field(p+".topics_format", "unknown format %q (auto, tsv, trec, clef)", d.TopicsFormat))
+		}
+		if !oneOf(strings.ToLower(d.Encoding), "", "utf-8", "utf8", "iso-8859-1", "latin1") {
+			add(inputerr.Field(p+".encoding", "unknown encoding %q (utf-8, iso-8859-1)", d.Encoding))
+		}
+		if d.CorpusFormat != "clef" && (len(d.TextFields) > 0 || len(d.TitleFields) > 0) {
+			add(inputerr.Field(p+".text_fields", "text_fields and title_fields apply to corpus_format clef"))
 		}
 		for j, f := range d.TopicFields {
 			if !oneOf(f, "title", "desc", "narr") {
@@ -74,6 +81,39 @@ func (e Experiment) Validate() error {
 		}
 		add(checkLang(p+".query_lang", d.QueryLang))
 		add(checkLang(p+".doc_lang", d.DocLang))
+	}
+	translators := map[string]bool{}
+	for i, t := range e.Translators {
+		p := fmt.Sprintf("translators[%d]", i)
+		add(checkName(p+".name", t.Name))
+		if translators[t.Name] {
+			add(inputerr.Field(p+".name", "duplicate translator name %q", t.Name))
+		}
+		translators[t.Name] = true
+		switch t.Kind {
+		case TranslatorApertium, TranslatorDictionary:
+		case TranslatorAPY, TranslatorHTTP:
+			add(checkURL(p+".base_url", t.BaseURL))
+		case TranslatorOpenAI:
+			add(checkURL(p+".base_url", t.BaseURL))
+			if t.Model == "" {
+				add(inputerr.Field(p+".model", "is required for kind %s", t.Kind))
+			}
+		default:
+			add(inputerr.Field(p+".kind", "unknown kind %q (apertium, apy, dictionary, openai, http)", t.Kind))
+		}
+		if t.APIKeyEnv != "" && !envNameRE.MatchString(t.APIKeyEnv) {
+			add(inputerr.Field(p+".api_key_env", "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not the key"))
+		}
+		if t.Senses < 0 || t.Senses > 20 {
+			add(inputerr.Field(p+".senses", "must be between 1 and 20, got %d", t.Senses))
+		}
+		if t.BatchSize < 0 || t.BatchSize > 10000 {
+			add(inputerr.Field(p+".batch_size", "must be between 1 and 10000, got %d", t.BatchSize))
+		}
+		if t.Concurrency < 0 || t.Concurrency > 256 {
+			add(inputerr.Field(p+".concurrency", "must be between 1 and 256, got %d", t.Concurrency))
+		}
 	}
 	if len(e.FirstStages) == 0 {
 		add(inputerr.Field("first_stages", "at least one first stage is required"))
@@ -108,17 +148,44 @@ func (e Experiment) Validate() error {
 			if f.Path != "" {
 				add(inputerr.Field(p+".path", "only applies to kind %s", KindRunFile))
 			}
+			switch f.Translate {
+			case TranslateNone:
+				if f.Translator != "" {
+					add(inputerr.Field(p+".translator", "needs translate: queries or documents"))
+				}
+			case TranslateQueries, TranslateDocuments:
+				if f.Translator == "" {
+					add(inputerr.Field(p+".translator", "is required with translate: %s", f.Translate))
+				} else if !translators[f.Translator] {
+					add(inputerr.Field(p+".translator", "unknown translator %q (define it under translators)", f.Translator))
+				}
+				if f.Analyzer != "" {
+					add(inputerr.Field(p+".analyzer", "follows the translation (query language for documents, document language for queries); leave it unset"))
+				}
+			default:
+				add(inputerr.Field(p+".translate", "unknown mode %q (queries or documents; leave unset for no translation)", f.Translate))
+			}
 		case KindRunFile:
 			if strings.TrimSpace(f.Path) == "" {
 				add(inputerr.Field(p+".path", "is required for kind %s (a TREC run file)", KindRunFile))
 			}
-			if f.K1 != nil || f.B != nil || f.Analyzer != "" {
-				add(inputerr.Field(p, "k1, b and analyzer only apply to kind %s", KindBM25))
+			if f.K1 != nil || f.B != nil || f.Analyzer != "" || f.Translate != "" || f.Translator != "" {
+				add(inputerr.Field(p, "k1, b, analyzer, translate and translator only apply to kind %s", KindBM25))
 			}
 		case "":
 			add(inputerr.Field(p+".kind", "is required (%s or %s)", KindBM25, KindRunFile))
 		default:
 			add(inputerr.Field(p+".kind", "unknown kind %q (%s or %s)", f.Kind, KindBM25, KindRunFile))
+		}
+	}
+	for i, f := range e.FirstStages {
+		if f.Translate == TranslateNone {
+			continue
+		}
+		for _, d := range e.Datasets {
+			if f.AppliesTo(d.Name) && d.QueryLang == d.DocLang && d.QueryLang != "" {
+				add(inputerr.Field(fmt.Sprintf("first_stages[%d].translate", i), "dataset %q has queries and documents in %s: nothing to translate (restrict the stage with datasets)", d.Name, d.DocLang))
+			}
 		}
 	}
 	if len(e.Metrics) == 0 {
@@ -150,6 +217,19 @@ func (e Experiment) Validate() error {
 	return errors.Join(errs...)
 }
 
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func checkURL(path, raw string) error {
+	if raw == "" {
+		return inputerr.Field(path, "is required (e.g. http://127.0.0.1:2737)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return inputerr.Field(path, "%q is not an http(s) URL", raw)
+	}
+	return nil
+}
+
 func checkLang(path, lang string) error {
 	if lang == "" {
 		return inputerr.Field(path, "is required (a language code such as en, de, es)")
@@ -178,7 +258,7 @@ func contains(list []string, v string) bool {
 // may change between the two.
 func (e Experiment) CheckFiles() error {
 	var errs []error
-	check := func(field, path string) {
+	check := func(field, path string, dirOK bool) {
 		if path == "" {
 			return
 		}
@@ -186,18 +266,18 @@ func (e Experiment) CheckFiles() error {
 		switch {
 		case err != nil:
 			errs = append(errs, inputerr.Field(field, "cannot read %s: %v", path, unwrapPathErr(err)))
-		case st.IsDir():
+		case st.IsDir() && !dirOK:
 			errs = append(errs, inputerr.Field(field, "%s is a directory, expected a file", path))
 		}
 	}
 	for i, d := range e.Datasets {
 		p := fmt.Sprintf("datasets[%d]", i)
-		check(p+".corpus", d.Corpus)
-		check(p+".topics", d.Topics)
-		check(p+".qrels", d.Qrels)
+		check(p+".corpus", d.Corpus, d.CorpusFormat == "clef")
+		check(p+".topics", d.Topics, false)
+		check(p+".qrels", d.Qrels, false)
 	}
 	for i, f := range e.FirstStages {
-		check(fmt.Sprintf("first_stages[%d].path", i), f.Path)
+		check(fmt.Sprintf("first_stages[%d].path", i), f.Path, false)
 	}
 	return errors.Join(errs...)
 }

@@ -26,10 +26,11 @@ type EvalInput struct {
 // byte-exact `trec_eval -q` output, stored next to the run.
 func Evaluate(ctx context.Context, s artifact.Store, in EvalInput) (EvalInfo, error) {
 	key := artifact.KeyOf(evalVersion, string(in.Qrels), string(in.Run), strings.Join(in.Metrics, ","), strconv.FormatBool(in.Complete))
-	var out EvalInfo
-	if ok, err := s.GetMemo(ctx, key, &out); err != nil {
+	out, hit, err := lookup(ctx, s, key, func(o EvalInfo) []artifact.Ref { return []artifact.Ref{o.PerQuery} })
+	if err != nil {
 		return out, err
-	} else if ok && artifact.AllExist(ctx, s, out.PerQuery) {
+	}
+	if hit {
 		out.Cached = true
 		return out, nil
 	}

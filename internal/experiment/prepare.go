@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -31,29 +32,49 @@ type PrepareInput struct {
 // corpus is prepared again, a moved one is not.
 func PrepareDataset(ctx context.Context, s artifact.Store, in PrepareInput) (PreparedDataset, error) {
 	d := in.Dataset
-	var hashes []string
-	for _, f := range []struct{ field, path string }{{"corpus", d.Corpus}, {"topics", d.Topics}, {"qrels", d.Qrels}} {
+	// A CLEF corpus may be a directory tree: every file counts, in a fixed order.
+	corpusFiles := []string{d.Corpus}
+	if d.CorpusFormat == "clef" {
+		files, err := dataset.CorpusFiles(d.Corpus)
+		if err != nil {
+			return PreparedDataset{}, inputerr.Field(in.Field+".corpus", "%v", err)
+		}
+		corpusFiles = files
+	}
+	type input struct{ field, path string }
+	var inputs []input
+	for _, f := range corpusFiles {
+		inputs = append(inputs, input{"corpus", f})
+	}
+	inputs = append(inputs, input{"topics", d.Topics}, input{"qrels", d.Qrels})
+	parts := []string{prepareVersion, d.CorpusFormat, d.Encoding, strings.Join(d.TextFields, ","), strings.Join(d.TitleFields, ","),
+		d.TopicsFormat, strings.Join(d.TopicFields, ","), d.QueryLang}
+	for _, f := range inputs {
 		h, err := hashFile(f.path)
 		if err != nil {
 			return PreparedDataset{}, inputerr.Field(in.Field+"."+f.field, "%v", err)
 		}
-		hashes = append(hashes, h)
+		// Names inside a corpus directory matter (they order the records);
+		// where the files live does not.
+		rel, _ := filepath.Rel(d.Corpus, f.path)
+		parts = append(parts, f.field, rel, h)
 	}
-	key := artifact.KeyOf(append([]string{prepareVersion, d.CorpusFormat, d.TopicsFormat, strings.Join(d.TopicFields, ",")}, hashes...)...)
-	var out PreparedDataset
-	if ok, err := s.GetMemo(ctx, key, &out); err != nil {
+	key := artifact.KeyOf(parts...)
+	out, hit, err := lookup(ctx, s, key, func(o PreparedDataset) []artifact.Ref { return []artifact.Ref{o.Corpus, o.Topics, o.Qrels} })
+	if err != nil {
 		return out, err
-	} else if ok && artifact.AllExist(ctx, s, out.Corpus, out.Topics, out.Qrels) {
+	}
+	if hit {
 		out.Name, out.Cached = d.Name, true
 		return out, nil
 	}
 
 	out = PreparedDataset{Name: d.Name}
-	var err error
 	if out.Corpus, out.NumDocs, err = storeCorpus(ctx, s, d); err != nil {
 		return PreparedDataset{}, err
 	}
-	topics, err := dataset.ReadTopics(d.Topics, d.TopicsFormat, d.TopicFields)
+	topics, err := dataset.ReadTopicsWith(d.Topics, dataset.TopicOptions{
+		Format: d.TopicsFormat, Fields: d.TopicFields, Encoding: d.Encoding, Lang: strings.ToUpper(d.QueryLang)})
 	if err != nil {
 		return PreparedDataset{}, err
 	}
@@ -91,7 +112,8 @@ func storeCorpus(ctx context.Context, s artifact.Store, d config.Dataset) (artif
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	n, err := dataset.ReadCorpus(d.Corpus, d.CorpusFormat, func(doc dataset.Document) error {
+	opts := dataset.CorpusOptions{Format: d.CorpusFormat, Encoding: d.Encoding, TextFields: d.TextFields, TitleFields: d.TitleFields}
+	n, err := dataset.ReadCorpusWith(d.Corpus, opts, func(doc dataset.Document) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -32,6 +32,8 @@ type ReportInput struct {
 	RunID      string            `json:"run_id"`
 	Datasets   []PreparedDataset `json:"datasets"`
 	Runs       []RunResult       `json:"runs"`
+	// Translations are one-line cost notes (see TranslationNote).
+	Translations []string `json:"translations,omitempty"`
 }
 
 // ReportInfo says where the report went and what it found.
@@ -78,6 +80,12 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 	md.WriteString("\n## Datasets\n\n| dataset | documents | topics | judged queries | relevant pairs |\n|---|---:|---:|---:|---:|\n")
 	for _, d := range in.Datasets {
 		fmt.Fprintf(&md, "| %s | %d | %d | %d | %d |\n", d.Name, d.NumDocs, d.NumTopics, d.NumJudged, d.NumRelevant)
+	}
+	if len(in.Translations) > 0 {
+		md.WriteString("\n## Translations\n\n")
+		for _, t := range in.Translations {
+			fmt.Fprintf(&md, "- %s\n", t)
+		}
 	}
 	var warnings []string
 	for _, d := range in.Datasets {

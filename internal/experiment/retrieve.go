@@ -33,10 +33,11 @@ func BuildIndex(ctx context.Context, s artifact.Store, in IndexInput, progress f
 		return IndexInfo{}, inputerr.Field("analyzer", "%v", err)
 	}
 	key := artifact.KeyOf(indexVersion, string(in.Corpus), in.Language, an.Version())
-	var out IndexInfo
-	if ok, err := s.GetMemo(ctx, key, &out); err != nil {
+	out, hit, err := lookup(ctx, s, key, func(o IndexInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
+	if err != nil {
 		return out, err
-	} else if ok && artifact.AllExist(ctx, s, out.Ref) {
+	}
+	if hit {
 		out.Cached = true
 		return out, nil
 	}
@@ -138,10 +139,11 @@ type RetrieveInput struct {
 func Retrieve(ctx context.Context, s artifact.Store, in RetrieveInput) (RunInfo, error) {
 	key := artifact.KeyOf(retrieveVersion, string(in.Index), string(in.Topics),
 		strconv.FormatFloat(in.K1, 'g', -1, 64), strconv.FormatFloat(in.B, 'g', -1, 64), strconv.Itoa(in.Depth), in.Tag)
-	var out RunInfo
-	if ok, err := s.GetMemo(ctx, key, &out); err != nil {
+	out, hit, err := lookup(ctx, s, key, func(o RunInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
+	if err != nil {
 		return out, err
-	} else if ok && artifact.AllExist(ctx, s, out.Ref) {
+	}
+	if hit {
 		out.Cached = true
 		return out, nil
 	}
@@ -208,10 +210,11 @@ func ImportRun(ctx context.Context, s artifact.Store, path, field string) (RunIn
 		return RunInfo{}, inputerr.Field(field, "%v", err)
 	}
 	key := artifact.KeyOf(importVersion, h)
-	var out RunInfo
-	if ok, err := s.GetMemo(ctx, key, &out); err != nil {
+	out, hit, err := lookup(ctx, s, key, func(o RunInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
+	if err != nil {
 		return out, err
-	} else if ok && artifact.AllExist(ctx, s, out.Ref) {
+	}
+	if hit {
 		out.Cached = true
 		return out, nil
 	}

@@ -5,7 +5,11 @@
 // inputs and settings, so re-running an experiment costs only lookups.
 package experiment
 
-import "github.com/clirflow/clirflow/internal/artifact"
+import (
+	"context"
+
+	"github.com/clirflow/clirflow/internal/artifact"
+)
 
 // Code versions of the stages: part of every memo key, bumped when a stage's
 // output for the same inputs would change.
@@ -67,4 +71,20 @@ type EvalInfo struct {
 	Summary    []MetricValue `json:"summary"`
 	NumQueries int           `json:"num_queries"`
 	Cached     bool          `json:"cached"`
+}
+
+// lookup returns the memoised result of a stage when there is one and every
+// artifact it refers to still exists; otherwise the stage must run.
+func lookup[T any](ctx context.Context, s artifact.Store, key artifact.Key, refs func(T) []artifact.Ref) (T, bool, error) {
+	var out T
+	ok, err := s.GetMemo(ctx, key, &out)
+	if err != nil || !ok {
+		var zero T
+		return zero, false, err
+	}
+	if !artifact.AllExist(ctx, s, refs(out)...) {
+		var zero T
+		return zero, false, nil
+	}
+	return out, true, nil
 }
