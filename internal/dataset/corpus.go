@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -19,7 +20,7 @@ type Document struct {
 	Text  string `json:"text"`
 }
 
-// Corpus formats accepted by ReadCorpus.
+// Corpus formats accepted by ReadCorpus (see also FormatCLEF and FormatAuto).
 const (
 	FormatJSONL    = "jsonl"    // auto-detect the shape of every line
 	FormatPyserini = "pyserini" // {"id", "contents"} (Pyserini JsonCollection)
@@ -55,69 +56,181 @@ func (s shape) describe() string {
 	return s.name + " {" + strings.Join(keys, ", ") + "}"
 }
 
-// ReadCorpus streams the documents of a JSON-lines corpus to fn, in file order, and
-// returns how many it delivered. format is one of "jsonl" (each line may be any of
-// the shapes below, recognised by its keys), "pyserini" ({"id","contents"}),
-// "beir" ({"_id","title","text"} plus optional "metadata") or "ciral"
-// ({"docid","title","text","url"}); "jsonl" also accepts our own
-// {"id","title","text"} (title optional). Gzip-compressed files are read
-// transparently. Blank lines are skipped. Keys outside the shape are errors (they
-// usually mean the wrong format). Text is kept verbatim; whitespace-only text is
-// allowed. Ids must be non-empty, without whitespace or control characters (they
-// end up in whitespace-separated run and qrels files), and unique.
-//
-// Errors about the input are *inputerr.Error with file and line. An error returned
-// by fn stops the reading and is returned unchanged.
+// FormatAuto is accepted as a synonym of FormatJSONL.
+const FormatAuto = "auto"
+
+// CorpusOptions says how to read a corpus.
+type CorpusOptions struct {
+	// Format: "jsonl" (or "" or "auto": every line's JSON shape is recognised,
+	// and a file whose first non-blank character is '<' is read as "clef"),
+	// "pyserini", "beir", "ciral" or "clef".
+	Format string
+	// Encoding: "utf-8" (default) or "iso-8859-1" (alias "latin1"). It applies to
+	// clef files; JSON lines must be UTF-8.
+	Encoding string
+	// TextFields (clef): the SGML fields whose text, in record order, makes up
+	// Document.Text. Default: DefaultCLEFTextFields minus TitleFields.
+	TextFields []string
+	// TitleFields (clef): the fields whose text makes up Document.Title. Default
+	// none (the title fields are then part of the text).
+	TitleFields []string
+}
+
+// ReadCorpus is ReadCorpusWith(path, CorpusOptions{Format: format}, fn).
 func ReadCorpus(path, format string, fn func(Document) error) (int, error) {
-	var fixed *shape
-	switch format {
-	case FormatJSONL, "":
+	return ReadCorpusWith(path, CorpusOptions{Format: format}, fn)
+}
+
+// ReadCorpusWith streams the documents of a corpus to fn, in file order, and
+// returns how many it delivered. path is a file or a directory; a directory
+// stands for the files CorpusFiles lists, read in that order as one corpus.
+// Gzip-compressed files are read transparently (recognised by their magic bytes).
+//
+// JSON lines: format "jsonl" (each line may be any of the shapes below,
+// recognised by its keys), "pyserini" ({"id","contents"}), "beir"
+// ({"_id","title","text"} plus optional "metadata") or "ciral"
+// ({"docid","title","text","url"}); "jsonl" also accepts our own
+// {"id","title","text"} (title optional). Blank lines are skipped. Keys outside
+// the shape are errors (they usually mean the wrong format). Text and title are
+// kept verbatim; whitespace-only text is allowed.
+//
+// CLEF ("clef"): SGML files of <DOC> ... </DOC> records, as distributed for the
+// CLEF (and TREC) ad-hoc tracks, in UTF-8 or ISO-8859-1. The id is the text of
+// <DOCNO>, or of <DOCID> when the record has no DOCNO. Title and Text are the
+// texts of opts.TitleFields and opts.TextFields (see DefaultCLEFTextFields), each
+// field's content with nested tags stripped, the entities &amp; &lt; &gt; &quot;
+// &apos; and &#NNN; / &#xHH; decoded and whitespace collapsed, joined by a
+// space in record order. Field and DOC tag names are case-insensitive. Text
+// outside records is ignored, but a non-empty file without any record is an
+// error, and so is a file none of whose records has text in the chosen fields.
+// Files are read a line and a record at a time.
+//
+// Ids must be non-empty, without whitespace or control characters (they end up
+// in whitespace-separated run and qrels files), and unique across all files.
+//
+// Errors about the input are *inputerr.Error with file and line (invalid UTF-8 in
+// a clef file: the byte offset; for gzip files, in the decompressed data). An
+// error returned by fn stops the reading and is returned unchanged.
+func ReadCorpusWith(path string, opts CorpusOptions, fn func(Document) error) (int, error) {
+	var (
+		fixed *shape
+		clef  bool
+		auto  bool
+	)
+	switch opts.Format {
+	case FormatJSONL, FormatAuto, "":
+		auto = true
 	case FormatPyserini:
 		fixed = &shapePyserini
 	case FormatBEIR:
 		fixed = &shapeBEIR
 	case FormatCIRAL:
 		fixed = &shapeCIRAL
+	case FormatCLEF:
+		clef = true
 	default:
-		return 0, inputerr.At(path, 0, "unknown corpus format %q (want jsonl, pyserini, beir or ciral)", format)
+		return 0, inputerr.At(path, 0, "unknown corpus format %q (want jsonl, pyserini, beir, ciral or clef)", opts.Format)
 	}
-	r, closeFn, err := openInput(path)
+	enc, err := normalizeEncoding(path, opts.Encoding)
 	if err != nil {
 		return 0, err
 	}
-	defer closeFn()
+	if enc != EncodingUTF8 && !clef && !auto {
+		return 0, inputerr.At(path, 0, "corpus format %s must be UTF-8 (encoding %q applies to clef corpora only)", opts.Format, opts.Encoding)
+	}
+	var cfg *sgmlConfig
+	if clef || auto {
+		if cfg, err = newSGMLConfig(path, opts, enc); err != nil {
+			return 0, err
+		}
+	}
+	files, err := CorpusFiles(path)
+	if err != nil {
+		return 0, err
+	}
+	c := &corpusReader{files: files, seen: make(map[string]docLoc), fn: fn}
+	for i := range files {
+		if err := c.readFile(i, fixed, clef, auto, enc, cfg); err != nil {
+			return c.n, err
+		}
+	}
+	if c.n == 0 {
+		return 0, inputerr.At(path, 0, "empty corpus: no documents")
+	}
+	return c.n, nil
+}
 
+// docLoc is where a document id was seen: files[file], line.
+type docLoc struct{ file, line int }
+
+type corpusReader struct {
+	files []string
+	seen  map[string]docLoc
+	fn    func(Document) error
+	n     int
+}
+
+// add checks the id for uniqueness and hands doc to the callback.
+func (c *corpusReader) add(file, line int, doc Document) error {
+	if first, dup := c.seen[doc.ID]; dup {
+		if first.file == file {
+			return inputerr.At(c.files[file], line, "duplicate document id %q (first at line %d)", doc.ID, first.line)
+		}
+		return inputerr.At(c.files[file], line, "duplicate document id %q (first at %s:%d)", doc.ID, c.files[first.file], first.line)
+	}
+	c.seen[doc.ID] = docLoc{file, line}
+	if err := c.fn(doc); err != nil {
+		return err
+	}
+	c.n++
+	return nil
+}
+
+func (c *corpusReader) readFile(i int, fixed *shape, clef, auto bool, enc string, cfg *sgmlConfig) error {
+	path := c.files[i]
+	r, closeFn, gz, err := openInputGz(path)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if auto && looksLikeSGML(r) {
+		clef = true
+	}
+	if clef {
+		return c.readSGMLFile(i, r, gz, cfg)
+	}
+	if enc != EncodingUTF8 {
+		return inputerr.At(path, 0, "JSON lines must be UTF-8 (encoding %q applies to clef corpora only)", enc)
+	}
 	lr := newLineReader(r, path)
-	seen := make(map[string]int)
-	n := 0
 	for {
 		line, ok, err := lr.next()
 		if err != nil {
-			return n, err
+			return err
 		}
 		if !ok {
-			break
+			return nil
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		doc, err := parseDocLine(path, lr.line, line, fixed)
 		if err != nil {
-			return n, err
+			return err
 		}
-		if first, dup := seen[doc.ID]; dup {
-			return n, inputerr.At(path, lr.line, "duplicate document id %q (first at line %d)", doc.ID, first)
+		if err := c.add(i, lr.line, doc); err != nil {
+			return err
 		}
-		seen[doc.ID] = lr.line
-		if err := fn(doc); err != nil {
-			return n, err
-		}
-		n++
 	}
-	if n == 0 {
-		return 0, inputerr.At(path, 0, "empty corpus: no documents")
-	}
-	return n, nil
+}
+
+// looksLikeSGML reports whether the first non-blank character of the input
+// (after a UTF-8 byte order mark) is '<'.
+func looksLikeSGML(r *bufio.Reader) bool {
+	b, _ := r.Peek(64 << 10)
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '<'
 }
 
 func parseDocLine(path string, lineNo int, line []byte, fixed *shape) (Document, error) {

@@ -1,7 +1,9 @@
 // Package dataset reads retrieval collections: corpora as JSON lines (Pyserini,
-// BEIR, CIRAL or our own shape) and topics (TSV or classic TREC SGML-ish files).
-// Every problem with the input is reported as an *inputerr.Error naming the file
-// and the 1-based line; no input makes these readers panic.
+// BEIR, CIRAL or our own shape) or CLEF/TREC-style SGML (<DOC> records), and
+// topics (TSV, classic TREC or CLEF SGML-ish files). Every problem with the input
+// is reported as an *inputerr.Error naming the file and the 1-based line (or the
+// byte offset, for invalid UTF-8 in SGML corpora); no input makes these readers
+// panic.
 package dataset
 
 import (
@@ -23,9 +25,17 @@ const MaxLineBytes = 256 << 20
 // recognised by its magic bytes, not by the file name, so a plain file named .gz
 // or a compressed file without the suffix are both read correctly.
 func openInput(path string) (io.Reader, func() error, error) {
+	r, closeFn, _, err := openInputGz(path)
+	return r, closeFn, err
+}
+
+// openInputGz is openInput that also reports whether the file is gzip-compressed
+// (byte offsets in error messages then count decompressed bytes). The reader is
+// always a *bufio.Reader.
+func openInputGz(path string) (*bufio.Reader, func() error, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, inputerr.At(path, 0, "cannot open: %v", err)
+		return nil, nil, false, inputerr.At(path, 0, "cannot open: %v", err)
 	}
 	br := bufio.NewReaderSize(f, 1<<20)
 	magic, _ := br.Peek(2)
@@ -33,11 +43,11 @@ func openInput(path string) (io.Reader, func() error, error) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
-			return nil, nil, inputerr.AtOffset(path, 0, "bad gzip header: %v", err)
+			return nil, nil, false, inputerr.AtOffset(path, 0, "bad gzip header: %v", err)
 		}
-		return bufio.NewReaderSize(zr, 1<<20), func() error { zr.Close(); return f.Close() }, nil
+		return bufio.NewReaderSize(zr, 1<<20), func() error { zr.Close(); return f.Close() }, true, nil
 	}
-	return br, f.Close, nil
+	return br, f.Close, false, nil
 }
 
 // lineReader yields lines (without the trailing "\n" or "\r\n") of any length up

@@ -21,65 +21,119 @@ type Topic struct {
 const (
 	TopicsTSV  = "tsv"  // qid<TAB>query, one per line (Pyserini, CIRAL)
 	TopicsTREC = "trec" // <top> <num> Number: 301 <title> ... <desc> Description: ... </top>
-	TopicsAuto = "auto" // trec when the first non-blank character is '<', else tsv
+	TopicsCLEF = "clef" // <top> <num>C141</num> <EN-title>...</EN-title> <EN-desc>... </top>
+	TopicsAuto = "auto" // tsv unless the first non-blank character is '<'; then clef when there are language-prefixed tags, else trec
 )
 
 // maxTopicsBytes bounds how much of a TREC topic file is read into memory.
 const maxTopicsBytes = 256 << 20
 
-// ReadTopics reads a topic file in file order. format is "tsv", "trec" or "auto"
-// ("" means auto). For TREC files the query is the text of the requested fields
-// (tag names such as "title", "desc", "narr"; default ["title"]) joined by a
-// space, with whitespace collapsed and the conventional labels ("Number:",
-// "Topic:", "Description:", "Narrative:") removed; fields are ignored for TSV.
-// Both classic unclosed tags and <tag>...</tag> are accepted. Gzip-compressed
-// files are read transparently.
+// TopicOptions says how to read a topic file.
+type TopicOptions struct {
+	// Format: "tsv", "trec", "clef" or "auto" ("" means auto).
+	Format string
+	// Fields (trec, clef): the topic fields that make up the query, without any
+	// language prefix ("title", "desc", "narr"). Default: ["title"] for trec,
+	// ["title", "desc"] for clef.
+	Fields []string
+	// Encoding: "utf-8" (default) or "iso-8859-1" (alias "latin1").
+	Encoding string
+	// Lang (clef): the expected language prefix of the field tags (EN, DE, FI,
+	// IT, RU, ...; case-insensitive). Empty: any prefix, but one per file.
+	Lang string
+}
+
+// ReadTopics is ReadTopicsWith(path, TopicOptions{Format: format, Fields: fields}).
+func ReadTopics(path, format string, fields []string) ([]Topic, error) {
+	return ReadTopicsWith(path, TopicOptions{Format: format, Fields: fields})
+}
+
+var (
+	langName  = regexp.MustCompile(`^[A-Za-z]+$`)
+	clefField = regexp.MustCompile(`(?i)<[a-z]+-(title|desc|narr)\s*>`)
+)
+
+// ReadTopicsWith reads a topic file in file order. For TREC files the query is
+// the text of the requested fields (tag names such as "title", "desc", "narr";
+// default ["title"]) joined by a space, with whitespace collapsed and the
+// conventional labels ("Number:", "Topic:", "Description:", "Narrative:")
+// removed; fields are ignored for TSV. Both classic unclosed tags and
+// <tag>...</tag> are accepted. CLEF files are TREC files whose field tags carry
+// a language prefix (<EN-title>, <DE-desc>, ...); the prefix is checked against
+// opts.Lang and dropped, and the query defaults to title + " " + desc. The topic
+// id is the <num> text as it stands (e.g. "C141"). Gzip-compressed files are read
+// transparently.
 //
 // Errors (*inputerr.Error, file:line): malformed lines or markup, empty or
 // duplicate qids, qids with whitespace or control characters, a requested field
-// missing from a topic, empty query text, invalid UTF-8, and a file without topics.
-func ReadTopics(path, format string, fields []string) ([]Topic, error) {
+// missing from a topic, empty query text, a language prefix other than the
+// expected one, invalid UTF-8, and a file without topics.
+func ReadTopicsWith(path string, opts TopicOptions) ([]Topic, error) {
+	format := opts.Format
 	switch format {
-	case TopicsTSV, TopicsTREC, TopicsAuto, "":
+	case TopicsTSV, TopicsTREC, TopicsCLEF, TopicsAuto, "":
 	default:
-		return nil, inputerr.At(path, 0, "unknown topics format %q (want tsv, trec or auto)", format)
+		return nil, inputerr.At(path, 0, "unknown topics format %q (want tsv, trec, clef or auto)", format)
 	}
-	if len(fields) == 0 {
-		fields = []string{"title"}
-	}
+	fields := opts.Fields
 	for _, f := range fields {
 		if !tagName.MatchString(f) {
 			return nil, inputerr.At(path, 0, "invalid topic field name %q", f)
 		}
+	}
+	enc, err := normalizeEncoding(path, opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Lang != "" && !langName.MatchString(opts.Lang) {
+		return nil, inputerr.At(path, 0, "invalid topic language %q (want a tag prefix such as EN or DE)", opts.Lang)
 	}
 	r, closeFn, err := openInput(path)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFn()
-	data, err := io.ReadAll(io.LimitReader(r, maxTopicsBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(r, maxTopicsBytes+1))
 	if err != nil {
 		return nil, inputerr.At(path, 0, "read error: %v", err)
 	}
-	if len(data) > maxTopicsBytes {
+	if len(raw) > maxTopicsBytes {
 		return nil, inputerr.At(path, 0, "topic file larger than %d bytes", maxTopicsBytes)
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		off := invalidUTF8At(data)
-		return nil, inputerr.At(path, 1+bytes.Count(data[:off], []byte{'\n'}), "invalid UTF-8")
+	var data string
+	if enc == EncodingLatin1 {
+		data = decodeLatin1(raw)
+	} else {
+		raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+		if !utf8.Valid(raw) {
+			off := invalidUTF8At(raw)
+			return nil, inputerr.At(path, 1+bytes.Count(raw[:off], []byte{'\n'}), "invalid UTF-8 (byte %d of the file); for a Latin-1 file set the encoding to iso-8859-1", off)
+		}
+		data = string(raw)
 	}
 	if format == TopicsAuto || format == "" {
 		format = TopicsTSV
-		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '<' {
+		if t := strings.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '<' {
 			format = TopicsTREC
+			if clefField.MatchString(data) {
+				format = TopicsCLEF
+			}
 		}
 	}
 	var topics []Topic
-	if format == TopicsTSV {
-		topics, err = parseTSVTopics(path, string(data))
-	} else {
-		topics, err = parseTRECTopics(path, string(data), fields)
+	switch format {
+	case TopicsTSV:
+		topics, err = parseTSVTopics(path, data)
+	case TopicsTREC:
+		if len(fields) == 0 {
+			fields = []string{"title"}
+		}
+		topics, err = parseTRECTopics(path, data, fields, nil)
+	default:
+		if len(fields) == 0 {
+			fields = []string{"title", "desc"}
+		}
+		topics, err = parseTRECTopics(path, data, fields, newCLEFTagMapper(path, opts.Lang))
 	}
 	if err != nil {
 		return nil, err
@@ -88,6 +142,30 @@ func ReadTopics(path, format string, fields []string) ([]Topic, error) {
 		return nil, inputerr.At(path, 0, "no topics")
 	}
 	return topics, nil
+}
+
+// newCLEFTagMapper returns the tag-name mapping of CLEF topics: "en-title" ->
+// "title", checking the prefix against lang (or, when lang is empty, against the
+// first prefix in the file). Tags without a prefix (top, num) are unchanged.
+func newCLEFTagMapper(path, lang string) func(name string, line int) (string, error) {
+	want := strings.ToLower(lang)
+	firstLine := 0
+	return func(name string, line int) (string, error) {
+		i := strings.IndexByte(name, '-')
+		if i <= 0 || i == len(name)-1 || !langName.MatchString(name[:i]) {
+			return name, nil
+		}
+		prefix := name[:i]
+		switch {
+		case want == "":
+			want, firstLine = prefix, line
+		case prefix != want && firstLine > 0:
+			return "", inputerr.At(path, line, "topic field <%s> has language prefix %s, but the file started with %s (line %d)", name, strings.ToUpper(prefix), strings.ToUpper(want), firstLine)
+		case prefix != want:
+			return "", inputerr.At(path, line, "topic field <%s> has language prefix %s, want %s", name, strings.ToUpper(prefix), strings.ToUpper(want))
+		}
+		return name[i+1:], nil
+	}
 }
 
 // topicSet checks qids and queries as topics are added.
@@ -154,7 +232,9 @@ type trecField struct {
 	line int
 }
 
-func parseTRECTopics(path, data string, want []string) ([]Topic, error) {
+// parseTRECTopics parses TREC-style topics; mapName, when not nil, maps each
+// (lower-case) tag name to the field name (CLEF language prefixes).
+func parseTRECTopics(path, data string, want []string, mapName func(name string, line int) (string, error)) ([]Topic, error) {
 	set := topicSet{path: path}
 	var newlines []int // offsets of '\n'
 	for i := 0; i < len(data); i++ {
@@ -215,6 +295,12 @@ func parseTRECTopics(path, data string, want []string) ([]Topic, error) {
 		closing := m[3] > m[2]
 		name := strings.ToLower(data[m[4]:m[5]])
 		line := lineAt(m[0])
+		if mapName != nil {
+			var err error
+			if name, err = mapName(name, line); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case name == "top" && !closing:
 			if inTop {

@@ -167,3 +167,46 @@ func TestImportRunRejectsDuplicatesAndKeepsBytes(t *testing.T) {
 	require.True(t, inputerr.Is(err))
 	require.Contains(t, err.Error(), dup+":2")
 }
+
+// A CLEF-style dataset (SGML directory tree in ISO-8859-1, CLEF topics with
+// language-prefixed tags) is prepared and retrieved like any other; renaming
+// nothing but moving the directory keeps the memo.
+func TestCLEFDatasetThroughPipeline(t *testing.T) {
+	ctx := context.Background()
+	s, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	docs := filepath.Join(dir, "docs", "DE", "fr94")
+	require.NoError(t, os.MkdirAll(docs, 0o755))
+	// "Häuser" and "Straße" in ISO-8859-1 bytes.
+	sgml := "<DOC>\n<DOCNO>FR940101-000001</DOCNO>\n<TITLE>H\xe4user</TITLE>\n<TEXT>Die H\xe4user an der Stra\xdfe.</TEXT>\n</DOC>\n" +
+		"<DOC>\n<DOCNO>FR940101-000002</DOCNO>\n<TEXT>Ein Auto f\xe4hrt.</TEXT>\n</DOC>\n"
+	require.NoError(t, os.WriteFile(filepath.Join(docs, "fr940101.sgml"), []byte(sgml), 0o644))
+	topics := filepath.Join(dir, "Top-de03.txt")
+	require.NoError(t, os.WriteFile(topics, []byte("<top>\n<num>C141</num>\n<DE-title>H\xe4user</DE-title>\n<DE-desc>Finde H\xe4user.</DE-desc>\n<DE-narr>egal</DE-narr>\n</top>\n"), 0o644))
+	qrels := filepath.Join(dir, "qrels_DE")
+	require.NoError(t, os.WriteFile(qrels, []byte("C141 0 FR940101-000001 1\nC141 0 FR940101-000002 0\n"), 0o644))
+	d := config.Dataset{Name: "clef", Corpus: filepath.Join(dir, "docs", "DE"), CorpusFormat: "clef", Encoding: "iso-8859-1",
+		Topics: topics, TopicsFormat: "clef", Qrels: qrels, QueryLang: "de", DocLang: "de"}
+	p, err := PrepareDataset(ctx, s, PrepareInput{Dataset: d, Field: "datasets[0]"})
+	require.NoError(t, err)
+	require.Equal(t, 2, p.NumDocs)
+	got, err := LoadTopics(ctx, s, p.Topics)
+	require.NoError(t, err)
+	require.Equal(t, "Häuser Finde Häuser.", got[0].Query, "title + desc, decoded from ISO-8859-1")
+	ix, err := BuildIndex(ctx, s, IndexInput{Corpus: p.Corpus, Language: "de"}, nil)
+	require.NoError(t, err)
+	run, err := Retrieve(ctx, s, RetrieveInput{Index: ix.Ref, Topics: p.Topics, K1: 0.9, B: 0.4, Depth: 10, Tag: "t"})
+	require.NoError(t, err)
+	ev, err := Evaluate(ctx, s, EvalInput{Qrels: p.Qrels, Run: run.Ref, Metrics: []string{"map"}})
+	require.NoError(t, err)
+	require.Equal(t, []MetricValue{{Name: "map", Value: 1}}, ev.Summary)
+
+	moved := filepath.Join(t.TempDir(), "elsewhere")
+	require.NoError(t, os.Rename(filepath.Join(dir, "docs"), moved))
+	d.Corpus = filepath.Join(moved, "DE")
+	p2, err := PrepareDataset(ctx, s, PrepareInput{Dataset: d, Field: "datasets[0]"})
+	require.NoError(t, err)
+	require.True(t, p2.Cached)
+	require.Equal(t, p.Corpus, p2.Corpus)
+}

@@ -56,7 +56,10 @@ func PrepareDataset(ctx context.Context, s artifact.Store, in PrepareInput) (Pre
 		}
 		// Names inside a corpus directory matter (they order the records);
 		// where the files live does not.
-		rel, _ := filepath.Rel(d.Corpus, f.path)
+		rel := ""
+		if f.field == "corpus" {
+			rel, _ = filepath.Rel(d.Corpus, f.path)
+		}
 		parts = append(parts, f.field, rel, h)
 	}
 	key := artifact.KeyOf(parts...)
