@@ -48,7 +48,10 @@ func main() {
 	if err := platform.EnsureSearchAttributes(ctx, c, opts.Namespace); err != nil {
 		log.Printf("warning: %v", err)
 	}
-	w := platform.NewWorker(c, store, *queue, worker.Options{})
+	w, err := platform.NewWorker(c, store, *queue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
 	log.Printf("worker on %s, namespace %s, task queue %s, artifacts %s", opts.HostPort, opts.Namespace, *queue, store.Root())
 	// Run returns on SIGINT/SIGTERM after in-flight tasks finish (graceful stop).
 	if err := w.Run(worker.InterruptCh()); err != nil {

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/platform"
 	"github.com/clirflow/clirflow/workflows"
 )
@@ -136,6 +137,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "runs computed: %d, reused from the artifact store: %d\n", len(res.Runs)-reused, reused)
+	calls := 0
+	for _, t := range res.Translations {
+		fmt.Fprintf(stdout, "translation %s %s: %s\n", t.Dataset, t.What, experiment.TranslationNote(t.Translator, t.Src, t.Tgt, t.Info))
+		calls += t.Info.Calls
+	}
+	if len(res.Translations) > 0 {
+		fmt.Fprintf(stdout, "translator calls: %d\n", calls)
+	}
 	fmt.Fprintf(stdout, "report: %s\nhistory: %s\n", filepath.Join(res.Report.Dir, "report.md"), link)
 	if len(res.Report.Drift) > 0 {
 		fmt.Fprintln(stdout, "\nREPRODUCTION DRIFT (expected scores in the config differ):")

@@ -26,6 +26,7 @@ func TestBadInputFailsFastThroughServer(t *testing.T) {
 
 	exp := demoConfig(t)
 	exp.Datasets = exp.Datasets[:1]
+	exp.FirstStages = exp.FirstStages[:1]
 	exp.Expected = nil
 	dir := t.TempDir()
 	qrels := filepath.Join(dir, "qrels.txt")

@@ -57,7 +57,7 @@ func TestDemoExperimentOnRealServer(t *testing.T) {
 
 	// Every stage is visible as an activity (or child workflow) in the history.
 	types := historyActivityTypes(t, c, run.GetID(), run.GetRunID())
-	for _, a := range []string{"PrepareDataset", "BuildBM25Index", "WriteReport"} {
+	for _, a := range []string{"PrepareDataset", "Translate", "BuildBM25Index", "WriteReport"} {
 		require.Contains(t, types, a)
 	}
 	require.Contains(t, types, "child:Run")

@@ -91,10 +91,11 @@ func dial(t testing.TB, address string) client.Client {
 }
 
 // startWorker runs a worker in this process on its own task queue.
-func startWorker(t testing.TB, c client.Client, store artifact.Store, queue string) {
+func startWorker(t testing.TB, c client.Client, store *artifact.FS, queue string) {
 	t.Helper()
 	require.NoError(t, platform.EnsureSearchAttributes(context.Background(), c, "default"))
-	w := platform.NewWorker(c, store, queue, worker.Options{})
+	w, err := platform.NewWorker(c, store, queue, worker.Options{})
+	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 }

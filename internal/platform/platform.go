@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/clirflow/clirflow/activities"
 	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/translate"
 	"github.com/clirflow/clirflow/workflows"
 )
 
@@ -138,11 +140,17 @@ func keys(m map[string]enumspb.IndexedValueType) []string {
 	return out
 }
 
-// NewWorker registers every workflow and activity on the task queue.
-func NewWorker(c client.Client, store artifact.Store, taskQueue string, opts worker.Options) worker.Worker {
+// NewWorker registers every workflow and activity on the task queue. The
+// translation cache lives beside the artifacts (translations/ under the store
+// root), shared by every experiment and worker process of the machine.
+func NewWorker(c client.Client, store *artifact.FS, taskQueue string, opts worker.Options) (worker.Worker, error) {
+	cache, err := translate.NewFileCache(filepath.Join(store.Root(), "translations"))
+	if err != nil {
+		return nil, err
+	}
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Experiment, workflow.RegisterOptions{Name: "Experiment"})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
-	w.RegisterActivity(&activities.Activities{Store: store})
-	return w
+	w.RegisterActivity(&activities.Activities{Store: store, TranslationCache: cache, Translators: NewTranslators()})
+	return w, nil
 }

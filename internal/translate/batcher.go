@@ -1,0 +1,165 @@
+package translate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Stats counts what a Batcher call did.
+type Stats struct {
+	Texts           int // texts asked for (incl. whitespace-only and duplicates)
+	CacheHits       int // texts served from the cache (duplicates counted each time)
+	Calls           int // Translate calls (requests/invocations) made to the translator
+	TranslatedTexts int // distinct texts sent to the translator
+}
+
+// Add accumulates s2 into s.
+func (s *Stats) Add(s2 Stats) {
+	s.Texts += s2.Texts
+	s.CacheHits += s2.CacheHits
+	s.Calls += s2.Calls
+	s.TranslatedTexts += s2.TranslatedTexts
+}
+
+// Batcher puts a cache and batching in front of a Translator.
+type Batcher struct {
+	T           Translator
+	Cache       Cache // nil: no caching
+	BatchSize   int   // texts per translator call; default 32
+	Concurrency int   // concurrent translator calls; default 1
+}
+
+// Translate dedupes identical texts, serves hits from the cache, translates the
+// misses in batches of BatchSize with at most Concurrency calls in flight, and
+// stores the results. Whitespace-only texts are returned unchanged without a
+// call. On error nothing is returned, but batches that finished are cached.
+func (b *Batcher) Translate(ctx context.Context, p Pair, texts []string) ([]string, Stats, error) {
+	st := Stats{Texts: len(texts)}
+	out := make([]string, len(texts))
+	id := b.T.ID(p)
+	where := map[string][]int{} // text → positions
+	var keys = map[string]string{}
+	var misses []string
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			out[i] = t
+			continue
+		}
+		if pos, seen := where[t]; seen {
+			where[t] = append(pos, i)
+			continue
+		}
+		where[t] = []int{i}
+		if b.Cache != nil {
+			k := CacheKey(id, p, t)
+			keys[t] = k
+			if v, ok := b.Cache.Get(k); ok {
+				out[i] = v
+				continue
+			}
+		}
+		misses = append(misses, t)
+	}
+	missSet := make(map[string]bool, len(misses))
+	for _, t := range misses {
+		missSet[t] = true
+	}
+	for t, pos := range where {
+		if missSet[t] {
+			continue
+		}
+		for _, i := range pos[1:] {
+			out[i] = out[pos[0]]
+		}
+		st.CacheHits += len(pos)
+	}
+	if len(misses) == 0 {
+		return out, st, nil
+	}
+
+	size := b.BatchSize
+	if size <= 0 {
+		size = 32
+	}
+	conc := b.Concurrency
+	if conc <= 0 {
+		conc = 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, conc)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	for lo := 0; lo < len(misses); lo += size {
+		batch := misses[lo:min(lo+size, len(misses))]
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res, err := b.T.Translate(ctx, p, batch)
+			mu.Lock()
+			st.Calls++
+			mu.Unlock()
+			if err == nil && len(res) != len(batch) {
+				err = fmt.Errorf("translate: %s returned %d texts for %d", id, len(res), len(batch))
+			}
+			if err != nil {
+				fail(err)
+				return
+			}
+			for j, t := range batch {
+				if b.Cache != nil {
+					if err := b.Cache.Put(keys[t], res[j]); err != nil {
+						fail(err)
+						return
+					}
+				}
+				mu.Lock()
+				for _, i := range where[t] {
+					out[i] = res[j]
+				}
+				st.TranslatedTexts++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, st, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, st, err
+	}
+	return out, st, nil
+}
+
+// TranslateDocument splits text into sentences (SplitSentences with the source
+// language), translates them and joins the result (Join).
+func (b *Batcher) TranslateDocument(ctx context.Context, p Pair, text string) (string, Stats, error) {
+	sents := SplitSentences(p.Src, text)
+	out, st, err := b.Translate(ctx, p, sents)
+	if err != nil {
+		return "", st, err
+	}
+	return Join(out), st, nil
+}
