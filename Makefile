@@ -44,6 +44,7 @@ down:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/bm25/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/experiment/ ./internal/translate/
 
 clean:
 	rm -rf results .clirflow

@@ -41,45 +41,7 @@ func BuildIndex(ctx context.Context, s artifact.Store, in IndexInput, progress f
 		out.Cached = true
 		return out, nil
 	}
-	b := bm25.NewBuilder(an)
-	// Batches are analysed in parallel by the builder; order is kept, so the
-	// index (and Lucene-style tie order) is the same as adding one by one.
-	const batchSize = 2048
-	batch := make([]bm25.Doc, 0, batchSize)
-	n := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := b.AddBatch(batch)
-		n += len(batch)
-		batch = batch[:0]
-		if progress != nil {
-			progress(n)
-		}
-		return err
-	}
-	err = forEachDocument(ctx, s, in.Corpus, func(d dataset.Document) error {
-		text := d.Text
-		if d.Title != "" {
-			// CIRAL and BEIR convention for BM25: title + " " + text.
-			text = d.Title + " " + d.Text
-		}
-		batch = append(batch, bm25.Doc{ID: d.ID, Text: text})
-		if len(batch) == batchSize {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		return ctx.Err()
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		return IndexInfo{}, err
-	}
-	ix, err := b.Build()
+	ix, err := buildIndex(ctx, s, in.Corpus, an, progress)
 	if err != nil {
 		return IndexInfo{}, err
 	}
@@ -103,6 +65,49 @@ func BuildIndex(ctx context.Context, s artifact.Store, in IndexInput, progress f
 	indexCache.put(ref, ix)
 	out = IndexInfo{Ref: ref, Language: in.Language, NumDocs: ix.NumDocs(), AvgDL: float64(ix.AvgDocLen())}
 	return out, s.PutMemo(ctx, key, out)
+}
+
+// buildIndex reads a prepared corpus and builds its BM25 index in memory.
+func buildIndex(ctx context.Context, s artifact.Store, corpus artifact.Ref, an analysis.Analyzer, progress func(docs int)) (*bm25.Index, error) {
+	b := bm25.NewBuilder(an)
+	// Batches are analysed in parallel by the builder; order is kept, so the
+	// index (and Lucene-style tie order) is the same as adding one by one.
+	const batchSize = 2048
+	batch := make([]bm25.Doc, 0, batchSize)
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := b.AddBatch(batch)
+		n += len(batch)
+		batch = batch[:0]
+		if progress != nil {
+			progress(n)
+		}
+		return err
+	}
+	err := forEachDocument(ctx, s, corpus, func(d dataset.Document) error {
+		text := d.Text
+		if d.Title != "" {
+			// CIRAL and BEIR convention for BM25: title + " " + text.
+			text = d.Title + " " + d.Text
+		}
+		batch = append(batch, bm25.Doc{ID: d.ID, Text: text})
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b.Build()
 }
 
 func forEachDocument(ctx context.Context, s artifact.Store, corpus artifact.Ref, fn func(dataset.Document) error) error {

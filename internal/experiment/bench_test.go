@@ -1,0 +1,81 @@
+package experiment
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/clirflow/clirflow/internal/analysis"
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/translate"
+)
+
+// BenchmarkDTTranslateAndIndex measures document translation of the Spanish
+// demo corpus with the real apertium (sentences/s, first pass and cached
+// re-run) and the BM25 index build over the translated corpus (docs/s).
+//
+//	go test -run '^$' -bench DT -benchtime 1x ./internal/experiment/
+func BenchmarkDTTranslateAndIndex(b *testing.B) {
+	if _, err := exec.LookPath("apertium"); err != nil {
+		b.Skip("apertium not installed (scripts/deps.sh installs it)")
+	}
+	ctx := context.Background()
+	root, _ := filepath.Abs("../..")
+	s, err := artifact.NewFS(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := config.Dataset{Name: "ddtp-es", Corpus: filepath.Join(root, "data/ddtp-es/corpus.jsonl"),
+		Topics: filepath.Join(root, "data/ddtp-es/topics.tsv"), Qrels: filepath.Join(root, "data/ddtp-es/qrels.txt"), QueryLang: "en", DocLang: "es"}
+	p, err := PrepareDataset(ctx, s, PrepareInput{Dataset: d, Field: "datasets[0]"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ap, err := translate.NewApertium(translate.ApertiumConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	newT := func(config.Translator) (translate.Translator, error) { return ap, nil }
+	cache, err := translate.NewFileCache(filepath.Join(b.TempDir(), "translations"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := TranslateInput{Source: p.Corpus, What: config.TranslateDocuments, Translator: config.Translator{Name: "apertium", Kind: "apertium", BatchSize: 200, Concurrency: 1}, Src: "es", Tgt: "en"}
+	start := time.Now()
+	tr, err := Translate(ctx, s, cache, newT, in, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	first := time.Since(start)
+	sentencesPerSec := float64(tr.Texts) / first.Seconds()
+	// Re-run without the memo: every sentence must come from the cache.
+	s2, _ := artifact.NewFS(b.TempDir())
+	p2, _ := PrepareDataset(ctx, s2, PrepareInput{Dataset: d, Field: "datasets[0]"})
+	in.Source = p2.Corpus
+	again, err := Translate(ctx, s2, cache, newT, in, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// ResetTimer drops metrics reported before it, so these come at the end.
+	defer func() {
+		b.ReportMetric(sentencesPerSec, "apertium-sentences/s")
+		b.ReportMetric(100*float64(again.CacheHits)/float64(again.Texts), "rerun-cache-hit-%")
+		b.ReportMetric(float64(again.Calls), "rerun-calls")
+	}()
+	an, err := analysis.ForLanguage("en")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		// Build directly (not from the memo) to time the indexing itself.
+		if _, err := buildIndex(ctx, s, tr.Ref, an, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(p.NumDocs)/time.Since(start).Seconds(), "index-docs/s")
+	}
+}
