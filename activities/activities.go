@@ -14,6 +14,7 @@ import (
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/inputerr"
+	"github.com/clirflow/clirflow/internal/rerank"
 	"github.com/clirflow/clirflow/internal/translate"
 )
 
@@ -29,6 +30,8 @@ type Activities struct {
 	TranslationCache translate.Cache
 	// Translators builds translation systems from config.
 	Translators experiment.Translators
+	// Tokenizer truncates reranker passages.
+	Tokenizer rerank.Tokenizer
 	// HeartbeatEvery is how often running activities report liveness; a killed
 	// worker's activity is retried elsewhere after the heartbeat timeout.
 	HeartbeatEvery time.Duration
@@ -127,4 +130,24 @@ func classify(err error) error {
 		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
 	}
 	return err
+}
+
+// PrepareCandidates renders the top candidates of a run for a reranker.
+func (a *Activities) PrepareCandidates(ctx context.Context, in experiment.CandidatesInput) (experiment.CandidatesInfo, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.PrepareCandidates(ctx, a.Store, a.Tokenizer, in)
+	return out, classify(err)
+}
+
+// SaveRanking stores a query's reranked order.
+func (a *Activities) SaveRanking(ctx context.Context, in experiment.QueryRanking) (artifact.Ref, error) {
+	out, err := experiment.SaveRanking(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// AssembleRun writes a reranked run from every query's order.
+func (a *Activities) AssembleRun(ctx context.Context, in experiment.AssembleInput) (experiment.AssembledRun, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.AssembleRun(ctx, a.Store, in)
+	return out, classify(err)
 }

@@ -20,6 +20,7 @@ func main() {
 	namespace := flag.String("namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
 	queue := flag.String("task-queue", platform.Env(platform.EnvTaskQueue, workflows.TaskQueue), "task queue")
 	artifacts := flag.String("artifacts", platform.Env(platform.EnvArtifacts, platform.DefaultArtifacts), "artifact store directory")
+	llmConcurrency := flag.Int("llm-concurrency", platform.DefaultLLMConcurrency, "LLM activities in flight in this worker (each endpoint also has its own max_concurrency)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -48,13 +49,15 @@ func main() {
 	if err := platform.EnsureSearchAttributes(ctx, c, opts.Namespace); err != nil {
 		log.Printf("warning: %v", err)
 	}
-	w, err := platform.NewWorker(c, store, *queue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	ws, err := platform.NewWorkers(c, store, *queue, worker.Options{WorkerStopTimeout: 30 * time.Second}, *llmConcurrency)
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("worker on %s, namespace %s, task queue %s, artifacts %s", opts.HostPort, opts.Namespace, *queue, store.Root())
-	// Run returns on SIGINT/SIGTERM after in-flight tasks finish (graceful stop).
-	if err := w.Run(worker.InterruptCh()); err != nil {
+	log.Printf("worker on %s, namespace %s, task queues %s and %s%s, artifacts %s", opts.HostPort, opts.Namespace, *queue, *queue, workflows.LLMQueueSuffix, store.Root())
+	if err := ws.Start(); err != nil {
 		log.Fatal(err)
 	}
+	// SIGINT/SIGTERM: stop polling, let in-flight tasks finish (graceful stop).
+	<-worker.InterruptCh()
+	ws.Stop()
 }

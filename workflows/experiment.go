@@ -76,7 +76,7 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		return ExperimentResult{}, temporal.NewNonRetryableApplicationError("invalid experiment config: "+err.Error(), ErrTypeInvalidConfig, err)
 	}
 	plan := planRuns(exp)
-	progress := Progress{Total: len(exp.Datasets) + len(plan.translations) + len(plan.indexes) + len(plan.runs) + 1, Current: "preparing datasets"}
+	progress := Progress{Total: len(exp.Datasets) + len(plan.translations) + len(plan.indexes) + len(plan.runs) + len(plan.reranks) + 1, Current: "preparing datasets"}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
 		return ExperimentResult{}, err
 	}
@@ -113,7 +113,7 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 			}
 			trFutures[i] = workflow.ExecuteActivity(ctx, a.Translate, experiment.TranslateInput{
 				Source: src, What: t.what, Translator: tcfg, Src: t.src, Tgt: t.tgt,
-				Field: fmt.Sprintf("first_stages[%d]", t.stage),
+				Field: t.field,
 			})
 		}
 		for i, f := range trFutures {
@@ -180,7 +180,53 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		return ExperimentResult{}, errors.Join(errs...)
 	}
 
-	// 5. Report.
+	// 5. Rerankers, each reranked run in its own child (queries below it).
+	if len(plan.reranks) > 0 {
+		progress.Current = "reranking"
+		rrFutures := make([]workflow.ChildWorkflowFuture, len(plan.reranks))
+		for i, rr := range plan.reranks {
+			base := runs[rr.run]
+			k := exp.Rerankers[rr.reranker]
+			ep, _ := exp.EndpointNamed(k.Endpoint)
+			ds := plan.runs[rr.run].dataset
+			corpus := prepared[ds].Corpus
+			if rr.translation >= 0 {
+				corpus = translations[rr.translation].Ref
+			}
+			name := k.RunName(base.Stage, rr.tokens)
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, base.Dataset, name),
+			})
+			rrFutures[i] = workflow.ExecuteChildWorkflow(cctx, RerankRun, RerankRunInput{
+				Dataset: prepared[ds], FirstStage: base, Reranker: k, Endpoint: ep, MaxDocTokens: rr.tokens,
+				Corpus: corpus, Name: name, Metrics: exp.Metrics, Complete: exp.Complete,
+			})
+		}
+		reranked := make([]experiment.RunResult, len(rrFutures))
+		for i, f := range rrFutures {
+			if err := f.Get(ctx, &reranked[i]); err != nil {
+				errs = append(errs, fmt.Errorf("rerank %s/%s: %w", runs[plan.reranks[i].run].Dataset, exp.Rerankers[plan.reranks[i].reranker].Name, err))
+				continue
+			}
+			progress.Done++
+		}
+		if len(errs) > 0 {
+			return ExperimentResult{}, errors.Join(errs...)
+		}
+		// Each first stage is followed by its reranked runs in the table.
+		ordered := make([]experiment.RunResult, 0, len(runs)+len(reranked))
+		for ri, r := range runs {
+			ordered = append(ordered, r)
+			for i, rr := range plan.reranks {
+				if rr.run == ri {
+					ordered = append(ordered, reranked[i])
+				}
+			}
+		}
+		runs = ordered
+	}
+
+	// 6. Report.
 	progress.Current = "writing report"
 	trResults := make([]TranslationResult, len(plan.translations))
 	notes := make([]string, len(plan.translations))
@@ -203,7 +249,7 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 
 type plannedTranslation struct {
 	dataset    int
-	stage      int // the first stage that asked first (for error messages)
+	field      string // the config field that asked first (for error messages)
 	translator string
 	what       string // config.TranslateQueries or config.TranslateDocuments
 	src, tgt   string
@@ -221,10 +267,18 @@ type plannedRun struct {
 	topics         int // into plan.translations (queries); -1: the original topics
 }
 
+type plannedRerank struct {
+	run         int // into plan.runs
+	reranker    int
+	tokens      int // max_doc_tokens (0: no truncation)
+	translation int // into plan.translations (documents); -1: original text
+}
+
 type runPlan struct {
 	translations []plannedTranslation
 	indexes      []plannedIndex
 	runs         []plannedRun
+	reranks      []plannedRerank
 }
 
 // planRuns expands datasets × first stages in config order (deterministic).
@@ -232,13 +286,13 @@ type runPlan struct {
 // index per (corpus, analyzer) — OG and QT stages search the same index.
 func planRuns(e config.Experiment) runPlan {
 	var p runPlan
-	translation := func(di, si int, tr, what, src, tgt string) int {
+	translation := func(di int, field, tr, what, src, tgt string) int {
 		for i, t := range p.translations {
 			if t.dataset == di && t.translator == tr && t.what == what {
 				return i
 			}
 		}
-		p.translations = append(p.translations, plannedTranslation{dataset: di, stage: si, translator: tr, what: what, src: src, tgt: tgt})
+		p.translations = append(p.translations, plannedTranslation{dataset: di, field: field, translator: tr, what: what, src: src, tgt: tgt})
 		return len(p.translations) - 1
 	}
 	index := func(di, tri int, lang string) int {
@@ -259,10 +313,10 @@ func planRuns(e config.Experiment) runPlan {
 			if s.Kind == config.KindBM25 {
 				switch s.Translate {
 				case config.TranslateDocuments:
-					tri := translation(di, si, s.Translator, s.Translate, d.DocLang, d.QueryLang)
+					tri := translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.DocLang, d.QueryLang)
 					r.index = index(di, tri, d.QueryLang)
 				case config.TranslateQueries:
-					r.topics = translation(di, si, s.Translator, s.Translate, d.QueryLang, d.DocLang)
+					r.topics = translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.QueryLang, d.DocLang)
 					r.index = index(di, -1, d.DocLang)
 				default:
 					lang := s.Analyzer
@@ -273,6 +327,23 @@ func planRuns(e config.Experiment) runPlan {
 				}
 			}
 			p.runs = append(p.runs, r)
+		}
+	}
+	// Rerankers over every run they apply to, one run per passage length;
+	// translated text reuses the DT translation when there is one.
+	for ri, r := range p.runs {
+		d := e.Datasets[r.dataset]
+		for ki, k := range e.Rerankers {
+			if !k.AppliesTo(e.FirstStages[r.stage].Name) {
+				continue
+			}
+			tri := -1
+			if k.Text == config.RerankTextTranslated {
+				tri = translation(r.dataset, fmt.Sprintf("rerankers[%d]", ki), k.Translator, config.TranslateDocuments, d.DocLang, d.QueryLang)
+			}
+			for _, n := range k.MaxDocTokens {
+				p.reranks = append(p.reranks, plannedRerank{run: ri, reranker: ki, tokens: n, translation: tri})
+			}
 		}
 	}
 	return p

@@ -4,6 +4,8 @@
 // Temporal UI's Start Workflow form alike.
 package config
 
+import "strconv"
+
 // Experiment is the whole description of an experiment. Every field is plain data
 // (no maps ranged over in workflow code, no pointers to shared state) so that it
 // can travel as one Temporal payload.
@@ -17,6 +19,10 @@ type Experiment struct {
 	// Translators are named translation systems that first stages refer to.
 	Translators []Translator `json:"translators,omitempty" yaml:"translators,omitempty"`
 	FirstStages []FirstStage `json:"first_stages" yaml:"first_stages"`
+	// Endpoints are OpenAI-compatible LLM servers that rerankers refer to.
+	Endpoints []Endpoint `json:"endpoints,omitempty" yaml:"endpoints,omitempty"`
+	// Rerankers reorder the top candidates of first stages with LLMs.
+	Rerankers []Reranker `json:"rerankers,omitempty" yaml:"rerankers,omitempty"`
 	// Metrics in trec_eval notation with a dot for cut-offs: map, ndcg_cut.20, P.10, recall.100, recip_rank…
 	Metrics []string `json:"metrics" yaml:"metrics"`
 	// Complete averages over every qrels query (trec_eval -c): missing queries count 0.
@@ -106,6 +112,96 @@ type Translator struct {
 	// BatchSize texts per request and Concurrency requests in flight (defaults 32 and 4).
 	BatchSize   int `json:"batch_size,omitempty" yaml:"batch_size,omitempty"`
 	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+}
+
+// Endpoint is an OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama …).
+type Endpoint struct {
+	Name    string `json:"name" yaml:"name"`
+	BaseURL string `json:"base_url" yaml:"base_url"`
+	// APIKeyEnv names the environment variable holding the key; workers read it.
+	APIKeyEnv string `json:"api_key_env,omitempty" yaml:"api_key_env,omitempty"`
+	Model     string `json:"model" yaml:"model"`
+	// MaxConcurrency bounds requests in flight per worker (default 16).
+	MaxConcurrency int `json:"max_concurrency,omitempty" yaml:"max_concurrency,omitempty"`
+	// RequestsPerMinute and TokensPerMinute: 0 = unlimited.
+	RequestsPerMinute int `json:"requests_per_minute,omitempty" yaml:"requests_per_minute,omitempty"`
+	TokensPerMinute   int `json:"tokens_per_minute,omitempty" yaml:"tokens_per_minute,omitempty"`
+	// Prices per 1,000 tokens, for the cost column.
+	PricePromptPer1K     float64 `json:"price_prompt_per_1k,omitempty" yaml:"price_prompt_per_1k,omitempty"`
+	PriceCompletionPer1K float64 `json:"price_completion_per_1k,omitempty" yaml:"price_completion_per_1k,omitempty"`
+}
+
+// Reranker reorders first-stage candidates with an LLM.
+type Reranker struct {
+	Name string `json:"name" yaml:"name"`
+	// Kind: listwise (rank_llm sliding windows) or pairwise (PRP).
+	Kind string `json:"kind" yaml:"kind"`
+	// Prompt: rankgpt or rankzephyr (listwise), prp (pairwise; default).
+	Prompt   string `json:"prompt,omitempty" yaml:"prompt,omitempty"`
+	Endpoint string `json:"endpoint" yaml:"endpoint"`
+	// Listwise: window (20), stride (10), passes (1).
+	Window int `json:"window,omitempty" yaml:"window,omitempty"`
+	Stride int `json:"stride,omitempty" yaml:"stride,omitempty"`
+	Passes int `json:"passes,omitempty" yaml:"passes,omitempty"`
+	// Top candidates reranked (100); the rest keep their first-stage order.
+	Top int `json:"top,omitempty" yaml:"top,omitempty"`
+	// Pairwise: method bubblesort (default) or allpair; k passes (10).
+	Method string `json:"method,omitempty" yaml:"method,omitempty"`
+	K      int    `json:"k,omitempty" yaml:"k,omitempty"`
+	// Text: original (default) or translated (the document translation of
+	// Translator into the query language).
+	Text       string `json:"text,omitempty" yaml:"text,omitempty"`
+	Translator string `json:"translator,omitempty" yaml:"translator,omitempty"`
+	// MaxDocTokens truncates passages (tiktoken cl100k_base); a list expands
+	// into one run per length (the study's 64/128/256 ablation); 0 = none.
+	MaxDocTokens []int `json:"max_doc_tokens,omitempty" yaml:"max_doc_tokens,omitempty"`
+	// FirstStages restricts the reranker to these first stages; empty = all.
+	FirstStages []string `json:"first_stages,omitempty" yaml:"first_stages,omitempty"`
+}
+
+// Reranker kinds and texts.
+const (
+	RerankListwise       = "listwise"
+	RerankPairwise       = "pairwise"
+	RerankTextOriginal   = "original"
+	RerankTextTranslated = "translated"
+	maxRerankTop         = 1000
+	maxRerankWindow      = 100
+	maxPRPPasses         = 100
+	maxDocTokensLimit    = 8192
+)
+
+// EndpointNamed finds an endpoint by name.
+func (e Experiment) EndpointNamed(name string) (Endpoint, bool) {
+	for _, ep := range e.Endpoints {
+		if ep.Name == name {
+			return ep, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+// AppliesTo reports whether the reranker reranks the first stage's runs.
+func (r Reranker) AppliesTo(stage string) bool {
+	if len(r.FirstStages) == 0 {
+		return true
+	}
+	for _, s := range r.FirstStages {
+		if s == stage {
+			return true
+		}
+	}
+	return false
+}
+
+// RunName is the name of a reranked run: STAGE+RERANKER, with "-tN" when the
+// reranker truncates passages to N tokens and lists several lengths.
+func (r Reranker) RunName(stage string, maxDocTokens int) string {
+	n := stage + "+" + r.Name
+	if len(r.MaxDocTokens) > 1 || maxDocTokens > 0 {
+		n += "-t" + strconv.Itoa(maxDocTokens)
+	}
+	return n
 }
 
 // Translation modes of a first stage.
@@ -208,6 +304,51 @@ func (e Experiment) WithDefaults() Experiment {
 			t.Dir = "/usr/share/dictd"
 		}
 		out.Translators[i] = t
+	}
+	out.Endpoints = make([]Endpoint, len(e.Endpoints))
+	for i, ep := range e.Endpoints {
+		if ep.MaxConcurrency == 0 {
+			ep.MaxConcurrency = 16
+		}
+		out.Endpoints[i] = ep
+	}
+	out.Rerankers = make([]Reranker, len(e.Rerankers))
+	for i, r := range e.Rerankers {
+		if r.Top == 0 {
+			r.Top = 100
+		}
+		if r.Text == "" {
+			r.Text = RerankTextOriginal
+		}
+		switch r.Kind {
+		case RerankListwise:
+			if r.Prompt == "" {
+				r.Prompt = "rankgpt"
+			}
+			if r.Window == 0 {
+				r.Window = 20
+			}
+			if r.Stride == 0 {
+				r.Stride = 10
+			}
+			if r.Passes == 0 {
+				r.Passes = 1
+			}
+		case RerankPairwise:
+			if r.Prompt == "" {
+				r.Prompt = "prp"
+			}
+			if r.Method == "" {
+				r.Method = "bubblesort"
+			}
+			if r.K == 0 {
+				r.K = 10
+			}
+		}
+		if len(r.MaxDocTokens) == 0 {
+			r.MaxDocTokens = []int{0}
+		}
+		out.Rerankers[i] = r
 	}
 	out.FirstStages = make([]FirstStage, len(e.FirstStages))
 	for i, f := range e.FirstStages {

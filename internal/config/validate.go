@@ -188,6 +188,107 @@ func (e Experiment) Validate() error {
 			}
 		}
 	}
+	endpoints := map[string]bool{}
+	for i, ep := range e.Endpoints {
+		p := fmt.Sprintf("endpoints[%d]", i)
+		add(checkName(p+".name", ep.Name))
+		if endpoints[ep.Name] {
+			add(inputerr.Field(p+".name", "duplicate endpoint name %q", ep.Name))
+		}
+		endpoints[ep.Name] = true
+		add(checkURL(p+".base_url", ep.BaseURL))
+		if strings.TrimSpace(ep.Model) == "" {
+			add(inputerr.Field(p+".model", "is required"))
+		}
+		if ep.APIKeyEnv != "" && !envNameRE.MatchString(ep.APIKeyEnv) {
+			add(inputerr.Field(p+".api_key_env", "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not the key"))
+		}
+		if ep.MaxConcurrency < 0 || ep.MaxConcurrency > 1024 {
+			add(inputerr.Field(p+".max_concurrency", "must be between 1 and 1024, got %d", ep.MaxConcurrency))
+		}
+		if ep.RequestsPerMinute < 0 || ep.TokensPerMinute < 0 {
+			add(inputerr.Field(p, "requests_per_minute and tokens_per_minute must be ≥ 0 (0 = unlimited)"))
+		}
+		if ep.PricePromptPer1K < 0 || ep.PriceCompletionPer1K < 0 || math.IsNaN(ep.PricePromptPer1K) || math.IsNaN(ep.PriceCompletionPer1K) {
+			add(inputerr.Field(p, "prices must be ≥ 0"))
+		}
+	}
+	rerankers := map[string]bool{}
+	for i, r := range e.Rerankers {
+		p := fmt.Sprintf("rerankers[%d]", i)
+		add(checkName(p+".name", r.Name))
+		if rerankers[r.Name] {
+			add(inputerr.Field(p+".name", "duplicate reranker name %q", r.Name))
+		}
+		rerankers[r.Name] = true
+		if r.Endpoint == "" {
+			add(inputerr.Field(p+".endpoint", "is required (the name of an endpoint)"))
+		} else if !endpoints[r.Endpoint] {
+			add(inputerr.Field(p+".endpoint", "unknown endpoint %q (define it under endpoints)", r.Endpoint))
+		}
+		switch r.Kind {
+		case RerankListwise:
+			if !oneOf(r.Prompt, "", "rankgpt", "rankzephyr") {
+				add(inputerr.Field(p+".prompt", "unknown listwise prompt %q (rankgpt, rankzephyr)", r.Prompt))
+			}
+			if r.Window < 0 || r.Window > maxRerankWindow || r.Window == 1 {
+				add(inputerr.Field(p+".window", "must be between 2 and %d, got %d", maxRerankWindow, r.Window))
+			}
+			if r.Stride < 0 || (r.Window > 0 && r.Stride > r.Window) {
+				add(inputerr.Field(p+".stride", "must be between 1 and the window, got %d", r.Stride))
+			}
+			if r.Passes < 0 || r.Passes > 10 {
+				add(inputerr.Field(p+".passes", "must be between 1 and 10, got %d", r.Passes))
+			}
+			if r.Method != "" || r.K != 0 {
+				add(inputerr.Field(p, "method and k apply to pairwise rerankers"))
+			}
+		case RerankPairwise:
+			if !oneOf(r.Prompt, "", "prp") {
+				add(inputerr.Field(p+".prompt", "unknown pairwise prompt %q (prp)", r.Prompt))
+			}
+			if !oneOf(r.Method, "", "bubblesort", "allpair") {
+				add(inputerr.Field(p+".method", "unknown method %q (bubblesort, allpair)", r.Method))
+			}
+			if r.K < 0 || r.K > maxPRPPasses {
+				add(inputerr.Field(p+".k", "must be between 1 and %d, got %d", maxPRPPasses, r.K))
+			}
+			if r.Window != 0 || r.Stride != 0 || r.Passes != 0 {
+				add(inputerr.Field(p, "window, stride and passes apply to listwise rerankers"))
+			}
+		case "":
+			add(inputerr.Field(p+".kind", "is required (listwise or pairwise)"))
+		default:
+			add(inputerr.Field(p+".kind", "unknown kind %q (listwise or pairwise)", r.Kind))
+		}
+		if r.Top < 0 || r.Top > maxRerankTop {
+			add(inputerr.Field(p+".top", "must be between 1 and %d, got %d", maxRerankTop, r.Top))
+		}
+		switch r.Text {
+		case "", RerankTextOriginal:
+			if r.Translator != "" {
+				add(inputerr.Field(p+".translator", "applies with text: translated"))
+			}
+		case RerankTextTranslated:
+			if !translators[r.Translator] {
+				add(inputerr.Field(p+".translator", "text: translated needs a translator defined under translators, got %q", r.Translator))
+			}
+		default:
+			add(inputerr.Field(p+".text", "unknown text %q (original, translated)", r.Text))
+		}
+		seen := map[int]bool{}
+		for j, n := range r.MaxDocTokens {
+			if n < 0 || n > maxDocTokensLimit || seen[n] {
+				add(inputerr.Field(fmt.Sprintf("%s.max_doc_tokens[%d]", p, j), "must be distinct lengths between 0 (no truncation) and %d, got %d", maxDocTokensLimit, n))
+			}
+			seen[n] = true
+		}
+		for j, st := range r.FirstStages {
+			if !stages[st] {
+				add(inputerr.Field(fmt.Sprintf("%s.first_stages[%d]", p, j), "unknown first stage %q", st))
+			}
+		}
+	}
 	if len(e.Metrics) == 0 {
 		add(inputerr.Field("metrics", "at least one metric is required, e.g. map, ndcg_cut.20"))
 	}
@@ -204,8 +305,8 @@ func (e Experiment) Validate() error {
 	for i, x := range e.Expected {
 		p := fmt.Sprintf("expected[%d]", i)
 		ds, st, ok := strings.Cut(x.Run, "/")
-		if !ok || !datasets[ds] || !stages[st] {
-			add(inputerr.Field(p+".run", "%q is not a run of this experiment (dataset/first_stage)", x.Run))
+		if !ok || !datasets[ds] || !e.hasRun(st) {
+			add(inputerr.Field(p+".run", "%q is not a run of this experiment (dataset/first_stage or dataset/first_stage+reranker)", x.Run))
 		}
 		if !contains(e.Metrics, x.Metric) {
 			add(inputerr.Field(p+".metric", "%q is not in metrics", x.Metric))
@@ -288,4 +389,28 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// hasRun reports whether name is a first stage or a reranked run of one.
+func (e Experiment) hasRun(name string) bool {
+	for _, f := range e.FirstStages {
+		if f.Name == name {
+			return true
+		}
+		for _, r := range e.Rerankers {
+			if !r.AppliesTo(f.Name) {
+				continue
+			}
+			lengths := r.MaxDocTokens
+			if len(lengths) == 0 {
+				lengths = []int{0}
+			}
+			for _, n := range lengths {
+				if r.RunName(f.Name, n) == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

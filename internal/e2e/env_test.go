@@ -94,10 +94,10 @@ func dial(t testing.TB, address string) client.Client {
 func startWorker(t testing.TB, c client.Client, store *artifact.FS, queue string) {
 	t.Helper()
 	require.NoError(t, platform.EnsureSearchAttributes(context.Background(), c, "default"))
-	w, err := platform.NewWorker(c, store, queue, worker.Options{})
+	ws, err := platform.NewWorkers(c, store, queue, worker.Options{}, 0)
 	require.NoError(t, err)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	require.NoError(t, ws.Start())
+	t.Cleanup(ws.Stop)
 }
 
 // buildBinary compiles a command of this module into a temp dir.

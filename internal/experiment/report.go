@@ -13,13 +13,20 @@ import (
 	"github.com/clirflow/clirflow/internal/config"
 )
 
-// RunResult is one evaluated run: a first stage on a dataset.
+// RunResult is one evaluated run: a first stage on a dataset, or a reranked
+// first stage (Stage is then STAGE+RERANKER[-tN]).
 type RunResult struct {
 	Dataset string   `json:"dataset"`
 	Stage   string   `json:"stage"`
 	Kind    string   `json:"kind"`
 	Run     RunInfo  `json:"run"`
 	Eval    EvalInfo `json:"eval"`
+	// Reranked runs: the reranker, the first stage it reranked, the LLM
+	// calls' cost and the audit index (qid → audit records).
+	Reranker   string       `json:"reranker,omitempty"`
+	FirstStage string       `json:"first_stage,omitempty"`
+	LLM        *CallStats   `json:"llm,omitempty"`
+	Audit      artifact.Ref `json:"audit,omitempty"`
 }
 
 // Name is how runs are named in tables and expectations: dataset/stage.
@@ -92,6 +99,9 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 		warnings = append(warnings, d.Warnings...)
 	}
 	for _, r := range in.Runs {
+		if r.LLM != nil && r.LLM.Unusable > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: %d of %d LLM answers had no usable ranking; those windows kept their order (see the audit records)", r.Name(), r.LLM.Unusable, r.LLM.Calls))
+		}
 		if r.Run.EmptyQueries > 0 {
 			warnings = append(warnings, fmt.Sprintf("%s: %d topics retrieved nothing (not in the run file)", r.Name(), r.Run.EmptyQueries))
 		}
@@ -115,16 +125,27 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 	return out, nil
 }
 
-// MarkdownTable renders runs × metrics with four decimals, as trec_eval prints.
+// MarkdownTable renders runs × metrics with four decimals, as trec_eval
+// prints; reranked runs add their LLM calls, tokens, cost and repairs.
 func MarkdownTable(metrics []string, runs []RunResult) string {
+	withLLM := false
+	for _, r := range runs {
+		withLLM = withLLM || r.LLM != nil
+	}
 	var b strings.Builder
 	b.WriteString("| run | queries |")
 	for _, m := range metrics {
 		b.WriteString(" " + m + " |")
 	}
+	if withLLM {
+		b.WriteString(" LLM calls | cache hits | tokens in/out | cost | repairs |")
+	}
 	b.WriteString("\n|---|---:|")
 	for range metrics {
 		b.WriteString("---:|")
+	}
+	if withLLM {
+		b.WriteString("---:|---:|---:|---:|---:|")
 	}
 	b.WriteString("\n")
 	for _, r := range runs {
@@ -134,6 +155,17 @@ func MarkdownTable(metrics []string, runs []RunResult) string {
 				fmt.Fprintf(&b, " %.4f |", v)
 			} else {
 				b.WriteString(" – |")
+			}
+		}
+		if withLLM {
+			if l := r.LLM; l != nil {
+				warn := ""
+				if l.Unusable > 0 {
+					warn = fmt.Sprintf(" ⚠ %d unusable answers", l.Unusable)
+				}
+				fmt.Fprintf(&b, " %d | %d | %d/%d | %.4f | %d%s |", l.Calls, l.CacheHits, l.PromptTokens, l.CompletionTokens, l.Cost, l.Repairs, warn)
+			} else {
+				b.WriteString(" | | | | |")
 			}
 		}
 		b.WriteString("\n")

@@ -27,6 +27,7 @@ import (
 
 	"github.com/clirflow/clirflow/activities"
 	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/rerank"
 	"github.com/clirflow/clirflow/internal/translate"
 	"github.com/clirflow/clirflow/workflows"
 )
@@ -140,17 +141,61 @@ func keys(m map[string]enumspb.IndexedValueType) []string {
 	return out
 }
 
-// NewWorker registers every workflow and activity on the task queue. The
-// translation cache lives beside the artifacts (translations/ under the store
-// root), shared by every experiment and worker process of the machine.
-func NewWorker(c client.Client, store *artifact.FS, taskQueue string, opts worker.Options) (worker.Worker, error) {
-	cache, err := translate.NewFileCache(filepath.Join(store.Root(), "translations"))
+// DefaultLLMConcurrency is how many LLM activities one worker runs at once.
+const DefaultLLMConcurrency = 32
+
+// Workers are the workers of one process: workflows and CPU-bound activities
+// on the task queue, LLM calls on TASKQUEUE-llm.
+type Workers []worker.Worker
+
+// Start starts every worker; Stop stops them.
+func (ws Workers) Start() error {
+	for _, w := range ws {
+		if err := w.Start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops every worker (in-flight tasks finish first).
+func (ws Workers) Stop() {
+	for _, w := range ws {
+		w.Stop()
+	}
+}
+
+// NewWorkers registers every workflow and activity. The translation and LLM
+// response caches live beside the artifacts (translations/, llm-cache/ under
+// the store root), shared by every experiment and worker process of the
+// machine. llmConcurrency bounds LLM activities in flight in this process.
+func NewWorkers(c client.Client, store *artifact.FS, taskQueue string, opts worker.Options, llmConcurrency int) (Workers, error) {
+	tcache, err := translate.NewFileCache(filepath.Join(store.Root(), "translations"))
+	if err != nil {
+		return nil, err
+	}
+	lcache, err := translate.NewFileCache(filepath.Join(store.Root(), "llm-cache"))
+	if err != nil {
+		return nil, err
+	}
+	tok, err := rerank.NewTiktoken("cl100k_base")
 	if err != nil {
 		return nil, err
 	}
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Experiment, workflow.RegisterOptions{Name: "Experiment"})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
-	w.RegisterActivity(&activities.Activities{Store: store, TranslationCache: cache, Translators: NewTranslators()})
-	return w, nil
+	w.RegisterWorkflowWithOptions(workflows.RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
+	w.RegisterWorkflowWithOptions(workflows.RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
+	w.RegisterActivity(&activities.Activities{Store: store, TranslationCache: tcache, Translators: NewTranslators(), Tokenizer: tok})
+
+	if llmConcurrency <= 0 {
+		llmConcurrency = DefaultLLMConcurrency
+	}
+	lopts := opts
+	lopts.MaxConcurrentActivityExecutionSize = llmConcurrency
+	lopts.DisableWorkflowWorker = true
+	lw := worker.New(c, taskQueue+workflows.LLMQueueSuffix, lopts)
+	lw.RegisterActivity(&activities.LLMActivities{Store: store, Clients: NewLLMClients(lcache)})
+	return Workers{w, lw}, nil
 }

@@ -3,10 +3,12 @@ package platform
 import (
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/inputerr"
+	"github.com/clirflow/clirflow/internal/llm"
 	"github.com/clirflow/clirflow/internal/translate"
 )
 
@@ -52,4 +54,33 @@ func newTranslator(c config.Translator) (translate.Translator, error) {
 		return translate.NewHTTP(translate.HTTPConfig{BaseURL: c.BaseURL, APIKeyEnv: c.APIKeyEnv})
 	}
 	return nil, inputerr.Field("translators", "unknown translator kind %q", c.Kind)
+}
+
+// NewLLMClients returns the worker's LLM client factory: one client per
+// endpoint configuration, so its concurrency and rate limits hold across all
+// the activities of the process, all sharing one response cache.
+func NewLLMClients(cache llm.Cache) func(config.Endpoint) (*llm.Client, error) {
+	var mu sync.Mutex
+	made := map[string]*llm.Client{}
+	return func(ep config.Endpoint) (*llm.Client, error) {
+		key, err := json.Marshal(ep)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := made[string(key)]; ok {
+			return c, nil
+		}
+		c, err := llm.New(llm.Endpoint{
+			Name: ep.Name, BaseURL: ep.BaseURL, APIKeyEnv: ep.APIKeyEnv, Model: ep.Model,
+			MaxConcurrency: ep.MaxConcurrency, RequestsPerMinute: ep.RequestsPerMinute, TokensPerMinute: ep.TokensPerMinute,
+			PricePromptPer1K: ep.PricePromptPer1K, PriceCompletionPer1K: ep.PriceCompletionPer1K,
+		}, llm.Options{Cache: cache, Timeout: 5 * time.Minute})
+		if err != nil {
+			return nil, err
+		}
+		made[string(key)] = c
+		return c, nil
+	}
 }

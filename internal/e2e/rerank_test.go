@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/dataset"
+	"github.com/clirflow/clirflow/internal/experiment"
+	"github.com/clirflow/clirflow/internal/llmtest"
+	"github.com/clirflow/clirflow/internal/rerank"
+	"github.com/clirflow/clirflow/internal/trec"
+	"github.com/clirflow/clirflow/workflows"
+)
+
+// relevanceFromQrels answers the scripted LLM from the hidden qrels: the
+// server sees only query and passage texts, mapped back here.
+func relevanceFromQrels(t *testing.T, d config.Dataset) (llmtest.Relevance, trec.Qrels) {
+	qrels, err := trec.ReadQrels(d.Qrels)
+	require.NoError(t, err)
+	topics, err := dataset.ReadTopics(d.Topics, "tsv", nil)
+	require.NoError(t, err)
+	qid := map[string]string{}
+	for _, tp := range topics {
+		qid[rerank.NormalizeSpace(rerank.ReplaceNumbers(tp.Query))] = tp.ID
+	}
+	passages := map[string][]string{}
+	_, err = dataset.ReadCorpus(d.Corpus, "jsonl", func(doc dataset.Document) error {
+		p := rerank.PassageText(doc.Title, doc.Text, 0, nil)
+		passages[p] = append(passages[p], doc.ID)
+		return nil
+	})
+	require.NoError(t, err)
+	return func(query, passage string) float64 {
+		best := 0
+		for _, doc := range passages[passage] {
+			if r := qrels[qid[rerank.NormalizeSpace(query)]][doc]; r > best {
+				best = r
+			}
+		}
+		return float64(best)
+	}, qrels
+}
+
+// slidingWindowReference is an independent implementation of rank_llm's
+// sliding window with a perfect ranker, written from the reference
+// description: windows from the bottom up, each sorted by relevance (stable).
+func slidingWindowReference(order []string, rel func(doc string) float64, window, stride int) []string {
+	out := append([]string(nil), order...)
+	end := len(out)
+	start := end - window
+	for end > 0 && start+stride != 0 {
+		if start < 0 {
+			start = 0
+		}
+		w := out[start:end]
+		sort.SliceStable(w, func(i, j int) bool { return rel(w[i]) > rel(w[j]) })
+		start -= stride
+		end -= stride
+	}
+	return out
+}
+
+func TestListwiseRerankThroughServer(t *testing.T) {
+	srv := startDevServer(t, "")
+	c := dial(t, srv.Address)
+	store, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	startWorker(t, c, store, workflows.TaskQueue)
+
+	exp := demoConfig(t)
+	exp.Datasets, exp.FirstStages, exp.Translators, exp.Expected = exp.Datasets[:1], exp.FirstStages[:1], nil, nil
+	d := exp.Datasets[0]
+	rel, qrels := relevanceFromQrels(t, d)
+	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.ListwiseByRelevance(rel)})
+	defer llm.Close()
+	exp.Endpoints = []config.Endpoint{{Name: "stub", BaseURL: llm.URL(), Model: "llmtest", MaxConcurrency: 32}}
+	exp.Rerankers = []config.Reranker{{Name: "rankgpt", Kind: "listwise", Prompt: "rankgpt", Endpoint: "stub"}}
+	require.NoError(t, exp.WithDefaults().Validate())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	run := startExperiment(t, c, workflows.TaskQueue, exp)
+	var res workflows.ExperimentResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Len(t, res.Runs, 2)
+	base, rr := res.Runs[0], res.Runs[1]
+	require.Equal(t, "ddtp-es/bm25-og+rankgpt", rr.Name())
+	require.NotNil(t, rr.LLM)
+
+	// Windows: 9 per query with 100 candidates; fewer for shorter lists.
+	baseRun := readRun(t, store, base.Run.Ref)
+	wantCalls := 0
+	for _, hits := range baseRun.Entries {
+		n := len(hits)
+		if n > 100 {
+			n = 100
+		}
+		w := len(rerank.SlidingWindows(n, 0, 100, 20, 10))
+		if n == 100 {
+			require.Equal(t, 9, w)
+		}
+		wantCalls += w
+	}
+	require.Equal(t, wantCalls, rr.LLM.Calls)
+	// Identical prompts (same query and passages) are answered from the cache.
+	require.Equal(t, wantCalls-rr.LLM.CacheHits, llm.ChatRequests())
+	require.Zero(t, rr.LLM.Repairs, "a well-behaved model needs no repairs")
+
+	// The reranked order equals the independent reference implementation.
+	got := readRun(t, store, rr.Run.Ref)
+	for qid, hits := range baseRun.Entries {
+		hits = append([]trec.Result(nil), hits...)
+		trec.SortResults(hits)
+		ids := make([]string, 0, 100)
+		for i := 0; i < len(hits) && i < 100; i++ {
+			ids = append(ids, hits[i].DocID)
+		}
+		want := slidingWindowReference(ids, func(doc string) float64 { return float64(qrels[qid][doc]) }, 20, 10)
+		gotHits := append([]trec.Result(nil), got.Entries[qid]...)
+		trec.SortResults(gotHits)
+		for i, id := range want {
+			require.Equal(t, id, gotHits[i].DocID, "query %s rank %d", qid, i+1)
+		}
+	}
+
+	// A perfect model reaches the oracle (the top-100 reordered by the qrels)
+	// wherever the window can carry every relevant candidate up: at most
+	// stride (10) of them. Beyond that, rank_llm's one pass cannot, by design.
+	checked := 0
+	for qid, hits := range baseRun.Entries {
+		relevant := 0
+		for _, h := range hits {
+			if qrels[qid][h.DocID] > 0 {
+				relevant++
+			}
+		}
+		if relevant > 10 {
+			continue
+		}
+		checked++
+		gotHits := append([]trec.Result(nil), got.Entries[qid]...)
+		trec.SortResults(gotHits)
+		for i := 0; i < relevant; i++ {
+			require.Positive(t, qrels[qid][gotHits[i].DocID], "query %s: oracle puts a relevant document at rank %d", qid, i+1)
+		}
+	}
+	require.Greater(t, checked, 150)
+	mapBase, _ := experiment.Lookup(base.Eval.Summary, "map")
+	mapRR, _ := experiment.Lookup(rr.Eval.Summary, "map")
+	require.Greater(t, mapRR, mapBase)
+
+	// Re-running the experiment asks the model nothing.
+	before := llm.ChatRequests()
+	run2 := startExperiment(t, c, workflows.TaskQueue, exp)
+	var res2 workflows.ExperimentResult
+	require.NoError(t, run2.Get(ctx, &res2))
+	require.Equal(t, before, llm.ChatRequests())
+	require.Equal(t, rr.Eval.Summary, res2.Runs[1].Eval.Summary)
+	require.True(t, res2.Runs[1].Run.Cached)
+}
+
+func readRun(t *testing.T, s artifact.Store, ref artifact.Ref) *trec.Run {
+	b, err := artifact.ReadAll(context.Background(), s, ref)
+	require.NoError(t, err)
+	r, err := trec.ParseRun(bytes.NewReader(b), string(ref))
+	require.NoError(t, err)
+	return r
+}

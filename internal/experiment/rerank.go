@@ -1,0 +1,442 @@
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/dataset"
+	"github.com/clirflow/clirflow/internal/inputerr"
+	"github.com/clirflow/clirflow/internal/llm"
+	"github.com/clirflow/clirflow/internal/rerank"
+	"github.com/clirflow/clirflow/internal/trec"
+)
+
+const (
+	candidatesVersion = "candidates-v1"
+	assembleVersion   = "rerank-assemble-v1"
+)
+
+// CandidatesInput selects what a reranker sees: the top candidates of a
+// first-stage run, their text (original or translated corpus), truncated.
+type CandidatesInput struct {
+	Run          artifact.Ref `json:"run"`
+	Corpus       artifact.Ref `json:"corpus"`
+	Topics       artifact.Ref `json:"topics"`
+	Top          int          `json:"top"`
+	MaxDocTokens int          `json:"max_doc_tokens"`
+	// RerankKey identifies the reranker's settings and model; when a run with
+	// the same candidates and key was assembled before, it is returned as
+	// Previous and nothing is asked again.
+	RerankKey string `json:"rerank_key"`
+}
+
+// CandidatesInfo lists the queries to rerank (in run order) with their
+// number of candidates; passages live in the artifact.
+type CandidatesInfo struct {
+	Ref    artifact.Ref `json:"ref"`
+	QIDs   []string     `json:"qids"`
+	Counts []int        `json:"counts"`
+	Cached bool         `json:"cached"`
+	// Previous is the finished reranked run for these candidates and settings.
+	Previous *AssembledRun `json:"previous,omitempty"`
+}
+
+// Candidates is the artifact: per query, the query text, the top documents
+// with their rendered passages, and the rest of the first-stage ranking.
+type Candidates struct {
+	Queries []CandidateQuery `json:"queries"`
+}
+
+// CandidateQuery is one query's candidates.
+type CandidateQuery struct {
+	QID   string         `json:"qid"`
+	Query string         `json:"query"`
+	Docs  []CandidateDoc `json:"docs"`
+	Rest  []string       `json:"rest,omitempty"`
+	index map[string]int // doc id → position in Docs
+}
+
+// CandidateDoc is a document as the reranker sees it.
+type CandidateDoc struct {
+	ID      string `json:"id"`
+	Passage string `json:"passage"`
+}
+
+// PrepareCandidates renders every query's top candidates once, so that LLM
+// activities read small passages by reference instead of corpora.
+func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokenizer, in CandidatesInput) (CandidatesInfo, error) {
+	key := artifact.KeyOf(candidatesVersion, string(in.Run), string(in.Corpus), string(in.Topics), strconv.Itoa(in.Top), strconv.Itoa(in.MaxDocTokens))
+	out, hit, err := lookup(ctx, s, key, func(o CandidatesInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
+	if err != nil {
+		return out, err
+	}
+	if hit {
+		out.Cached = true
+		prev, done, err := lookup(ctx, s, rerankDoneKey(out.Ref, in.RerankKey), func(o AssembledRun) []artifact.Ref { return []artifact.Ref{o.Run.Ref, o.Audit} })
+		if err != nil {
+			return out, err
+		}
+		if done {
+			prev.Run.Cached = true
+			out.Previous = &prev
+		}
+		return out, nil
+	}
+	rb, err := artifact.ReadAll(ctx, s, in.Run)
+	if err != nil {
+		return out, err
+	}
+	run, err := trec.ParseRun(bytes.NewReader(rb), "run "+string(in.Run))
+	if err != nil {
+		return out, err
+	}
+	topics, err := LoadTopics(ctx, s, in.Topics)
+	if err != nil {
+		return out, err
+	}
+	// Queries in topic order; candidates in trec_eval's order (score desc,
+	// docno desc), which is the first stage's ranking.
+	var cands Candidates
+	need := map[string]bool{}
+	for _, t := range topics {
+		res, ok := run.Entries[t.ID]
+		if !ok {
+			continue
+		}
+		res = append([]trec.Result(nil), res...)
+		trec.SortResults(res)
+		q := CandidateQuery{QID: t.ID, Query: t.Query}
+		for i, r := range res {
+			if i < in.Top {
+				q.Docs = append(q.Docs, CandidateDoc{ID: r.DocID})
+				need[r.DocID] = true
+			} else {
+				q.Rest = append(q.Rest, r.DocID)
+			}
+		}
+		cands.Queries = append(cands.Queries, q)
+	}
+	passages := make(map[string]string, len(need))
+	err = forEachDocument(ctx, s, in.Corpus, func(d dataset.Document) error {
+		if need[d.ID] {
+			passages[d.ID] = rerank.PassageText(d.Title, d.Text, in.MaxDocTokens, tok)
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	for qi := range cands.Queries {
+		for di, d := range cands.Queries[qi].Docs {
+			p, ok := passages[d.ID]
+			if !ok {
+				return out, inputerr.Field("run", "document %q of query %s is not in the corpus", d.ID, cands.Queries[qi].QID)
+			}
+			cands.Queries[qi].Docs[di].Passage = p
+		}
+		out.QIDs = append(out.QIDs, cands.Queries[qi].QID)
+		out.Counts = append(out.Counts, len(cands.Queries[qi].Docs))
+	}
+	b, err := json.Marshal(cands)
+	if err != nil {
+		return out, err
+	}
+	if out.Ref, err = artifact.Put(ctx, s, b); err != nil {
+		return out, err
+	}
+	return out, s.PutMemo(ctx, key, out)
+}
+
+// candidatesCache keeps loaded candidates per worker: every window of every
+// query of a run reads the same artifact.
+var candidatesCache sync.Map // artifact.Ref → map[string]*CandidateQuery
+
+// LoadQuery returns one query's candidates.
+func LoadQuery(ctx context.Context, s artifact.Store, ref artifact.Ref, qid string) (*CandidateQuery, error) {
+	if m, ok := candidatesCache.Load(ref); ok {
+		if q, ok := m.(map[string]*CandidateQuery)[qid]; ok {
+			return q, nil
+		}
+		return nil, fmt.Errorf("query %s is not among the candidates %s", qid, ref)
+	}
+	b, err := artifact.ReadAll(ctx, s, ref)
+	if err != nil {
+		return nil, err
+	}
+	var c Candidates
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("candidates artifact %s is damaged: %w", ref, err)
+	}
+	m := make(map[string]*CandidateQuery, len(c.Queries))
+	for i := range c.Queries {
+		q := &c.Queries[i]
+		q.index = make(map[string]int, len(q.Docs))
+		for j, d := range q.Docs {
+			q.index[d.ID] = j
+		}
+		m[q.QID] = q
+	}
+	candidatesCache.Store(ref, m)
+	if q, ok := m[qid]; ok {
+		return q, nil
+	}
+	return nil, fmt.Errorf("query %s is not among the candidates %s", qid, ref)
+}
+
+// IDs is the first-stage order of the query's top candidates.
+func (q *CandidateQuery) IDs() []string {
+	out := make([]string, len(q.Docs))
+	for i, d := range q.Docs {
+		out[i] = d.ID
+	}
+	return out
+}
+
+// Passage returns a candidate's passage.
+func (q *CandidateQuery) Passage(id string) (string, bool) {
+	i, ok := q.index[id]
+	if !ok {
+		return "", false
+	}
+	return q.Docs[i].Passage, true
+}
+
+// CallStats add up what LLM calls cost; one per window or pass, summed per
+// query and per run.
+type CallStats struct {
+	Calls            int     `json:"calls"`
+	CacheHits        int     `json:"cache_hits"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	Cost             float64 `json:"cost"`
+	LatencyMS        int64   `json:"latency_ms"`
+	// Repairs counts fixes to answers (duplicates, missing or out-of-range
+	// ids, unparsable verdicts); Unusable counts answers with nothing usable.
+	Repairs  int `json:"repairs"`
+	Unusable int `json:"unusable"`
+}
+
+// Add accumulates o.
+func (c *CallStats) Add(o CallStats) {
+	c.Calls += o.Calls
+	c.CacheHits += o.CacheHits
+	c.PromptTokens += o.PromptTokens
+	c.CompletionTokens += o.CompletionTokens
+	c.Cost += o.Cost
+	c.LatencyMS += o.LatencyMS
+	c.Repairs += o.Repairs
+	c.Unusable += o.Unusable
+}
+
+func statsOf(r llm.Response) CallStats {
+	st := CallStats{Calls: 1, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, Cost: r.Cost, LatencyMS: r.Latency.Milliseconds()}
+	if r.CacheHit {
+		st.CacheHits = 1
+	}
+	return st
+}
+
+// Chatter is the slice of the LLM client the rerankers use.
+type Chatter interface {
+	Chat(ctx context.Context, req llm.Request) (llm.Response, error)
+	ID() string
+}
+
+// WindowInput is one listwise window of one query.
+type WindowInput struct {
+	Candidates artifact.Ref    `json:"candidates"`
+	QID        string          `json:"qid"`
+	Order      []string        `json:"order"` // current order of the top candidates; empty: first-stage order
+	Start      int             `json:"start"`
+	End        int             `json:"end"`
+	Prompt     string          `json:"prompt"`
+	Endpoint   config.Endpoint `json:"endpoint"`
+}
+
+// WindowResult is the new order and a compact account of the call; the full
+// prompt and answer are in the audit record.
+type WindowResult struct {
+	Order       []string       `json:"order"`
+	Permutation []int          `json:"permutation"`
+	Repairs     rerank.Repairs `json:"repairs"`
+	Stats       CallStats      `json:"stats"`
+	Audit       artifact.Ref   `json:"audit"`
+}
+
+// AuditRecord is what one LLM call did, kept in the artifact store.
+type AuditRecord struct {
+	Kind        string         `json:"kind"` // window or comparison
+	QID         string         `json:"qid"`
+	Endpoint    string         `json:"endpoint"`
+	Window      []int          `json:"window,omitempty"`
+	Docs        []string       `json:"docs"`
+	Messages    []llm.Message  `json:"messages"`
+	Answer      string         `json:"answer"`
+	Permutation []int          `json:"permutation,omitempty"`
+	Verdict     string         `json:"verdict,omitempty"`
+	Repairs     rerank.Repairs `json:"repairs,omitempty"`
+	Repaired    bool           `json:"repaired,omitempty"`
+	Stats       CallStats      `json:"stats"`
+	At          time.Time      `json:"at"`
+}
+
+// RerankWindow asks the model to order one window and applies its answer.
+func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInput) (WindowResult, error) {
+	q, err := LoadQuery(ctx, s, in.Candidates, in.QID)
+	if err != nil {
+		return WindowResult{}, err
+	}
+	order := in.Order
+	if len(order) == 0 {
+		order = q.IDs()
+	}
+	if in.Start < 0 || in.End > len(order) || in.Start >= in.End {
+		return WindowResult{}, inputerr.Field("window", "[%d,%d) outside %d candidates", in.Start, in.End, len(order))
+	}
+	docs := order[in.Start:in.End]
+	passages := make([]string, len(docs))
+	for i, id := range docs {
+		p, ok := q.Passage(id)
+		if !ok {
+			return WindowResult{}, fmt.Errorf("document %q is not a candidate of query %s", id, in.QID)
+		}
+		passages[i] = p
+	}
+	msgs, err := rerank.ListwisePrompt(in.Prompt, q.Query, passages)
+	if err != nil {
+		return WindowResult{}, inputerr.Field("prompt", "%v", err)
+	}
+	resp, err := c.Chat(ctx, llm.Request{Messages: toLLM(msgs), Temperature: 0})
+	if err != nil {
+		return WindowResult{}, err
+	}
+	perm, repairs := rerank.ParsePermutation(resp.Content, len(docs))
+	out := WindowResult{Permutation: perm, Repairs: repairs, Stats: statsOf(resp)}
+	out.Stats.Repairs = repairs.Total()
+	if repairs.Missing == len(docs) {
+		out.Stats.Unusable = 1
+	}
+	out.Order = rerank.ApplyWindow(order, rerank.Window{Start: in.Start, End: in.End}, perm)
+	rec := AuditRecord{Kind: "window", QID: in.QID, Endpoint: c.ID(), Window: []int{in.Start, in.End}, Docs: docs,
+		Messages: toLLM(msgs), Answer: resp.Content, Permutation: perm, Repairs: repairs, Stats: out.Stats, At: time.Now().UTC()}
+	if out.Audit, err = putJSON(ctx, s, rec); err != nil {
+		return WindowResult{}, err
+	}
+	return out, nil
+}
+
+func toLLM(ms []rerank.Message) []llm.Message {
+	out := make([]llm.Message, len(ms))
+	for i, m := range ms {
+		out[i] = llm.Message{Role: m.Role, Content: m.Content}
+	}
+	return out
+}
+
+func putJSON(ctx context.Context, s artifact.Store, v any) (artifact.Ref, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return artifact.Put(ctx, s, b)
+}
+
+// QueryRanking is a query's final order, stored by reference.
+type QueryRanking struct {
+	QID   string         `json:"qid"`
+	Order []string       `json:"order"`
+	Audit []artifact.Ref `json:"audit"`
+}
+
+// SaveRanking stores a query's reranked order and its audit trail.
+func SaveRanking(ctx context.Context, s artifact.Store, r QueryRanking) (artifact.Ref, error) {
+	return putJSON(ctx, s, r)
+}
+
+// AssembleInput gathers every query's reranked order into one run.
+type AssembleInput struct {
+	Candidates artifact.Ref   `json:"candidates"`
+	Rankings   []artifact.Ref `json:"rankings"`
+	Tag        string         `json:"tag"`
+	RerankKey  string         `json:"rerank_key"`
+}
+
+func rerankDoneKey(candidates artifact.Ref, rerankKey string) artifact.Key {
+	return artifact.KeyOf("rerank-done-v1", string(candidates), rerankKey)
+}
+
+// AssembledRun is the reranked TREC run plus the audit index (qid → records).
+type AssembledRun struct {
+	Run   RunInfo      `json:"run"`
+	Audit artifact.Ref `json:"audit"`
+}
+
+// AssembleRun writes the reranked run: each query's reranked top candidates,
+// then the rest in first-stage order. Scores are rank-based and strictly
+// decreasing, so trec_eval's tie-breaking cannot reorder anything.
+func AssembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (AssembledRun, error) {
+	parts := []string{assembleVersion, string(in.Candidates), in.Tag}
+	for _, r := range in.Rankings {
+		parts = append(parts, string(r))
+	}
+	key := artifact.KeyOf(parts...)
+	out, hit, err := lookup(ctx, s, key, func(o AssembledRun) []artifact.Ref { return []artifact.Ref{o.Run.Ref, o.Audit} })
+	if err != nil {
+		return out, err
+	}
+	if hit {
+		out.Run.Cached = true
+		return out, nil
+	}
+	audit := map[string][]artifact.Ref{}
+	var rankings []trec.Ranking
+	for _, ref := range in.Rankings {
+		b, err := artifact.ReadAll(ctx, s, ref)
+		if err != nil {
+			return out, err
+		}
+		var qr QueryRanking
+		if err := json.Unmarshal(b, &qr); err != nil {
+			return out, fmt.Errorf("ranking artifact %s is damaged: %w", ref, err)
+		}
+		q, err := LoadQuery(ctx, s, in.Candidates, qr.QID)
+		if err != nil {
+			return out, err
+		}
+		order := qr.Order
+		if len(order) == 0 {
+			order = q.IDs() // nothing to rerank (a single candidate)
+		}
+		ids := append(append([]string(nil), order...), q.Rest...)
+		r := trec.Ranking{QID: qr.QID, Hits: make([]trec.Result, len(ids))}
+		for i, id := range ids {
+			r.Hits[i] = trec.Result{DocID: id, Score: float64(len(ids) - i)}
+		}
+		rankings = append(rankings, r)
+		audit[qr.QID] = qr.Audit
+	}
+	sort.Slice(rankings, func(i, j int) bool { return rankings[i].QID < rankings[j].QID })
+	var buf bytes.Buffer
+	if err := trec.WriteRun(&buf, in.Tag, rankings); err != nil {
+		return out, err
+	}
+	if out.Run.Ref, err = artifact.Put(ctx, s, buf.Bytes()); err != nil {
+		return out, err
+	}
+	out.Run.NumQueries = len(rankings)
+	if out.Audit, err = putJSON(ctx, s, audit); err != nil {
+		return out, err
+	}
+	if err := s.PutMemo(ctx, key, out); err != nil {
+		return out, err
+	}
+	return out, s.PutMemo(ctx, rerankDoneKey(in.Candidates, in.RerankKey), out)
+}

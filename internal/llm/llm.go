@@ -1,0 +1,470 @@
+// Package llm is the chat-completion client of the LLM rerankers: one Client
+// per OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, …) with in-process
+// limits (concurrency, requests and tokens per minute), a content-addressed
+// answer cache, token accounting, cost, and errors classified for Temporal
+// retries (IsPermanent, RetryAfter). Retrying itself belongs to the caller
+// (the activity's RetryPolicy): Chat makes exactly one attempt.
+//
+// The API key is read from the environment variable named by
+// Endpoint.APIKeyEnv when the client is built; it never appears in errors,
+// IDs or String() output.
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/clirflow/clirflow/internal/inputerr"
+)
+
+// Endpoint describes an OpenAI-compatible chat endpoint. Zero limits mean
+// unlimited; prices are per 1000 tokens (any currency, usually USD).
+type Endpoint struct {
+	Name    string `json:"name,omitempty" yaml:"name,omitempty"`
+	BaseURL string `json:"base_url" yaml:"base_url"` // e.g. http://127.0.0.1:8000/v1
+	// APIKeyEnv is the NAME of the environment variable holding the API key
+	// (empty: no key, for local servers).
+	APIKeyEnv            string  `json:"api_key_env,omitempty" yaml:"api_key_env,omitempty"`
+	Model                string  `json:"model" yaml:"model"`
+	MaxConcurrency       int     `json:"max_concurrency,omitempty" yaml:"max_concurrency,omitempty"`
+	RequestsPerMinute    int     `json:"requests_per_minute,omitempty" yaml:"requests_per_minute,omitempty"`
+	TokensPerMinute      int     `json:"tokens_per_minute,omitempty" yaml:"tokens_per_minute,omitempty"`
+	PricePromptPer1K     float64 `json:"price_prompt_per_1k,omitempty" yaml:"price_prompt_per_1k,omitempty"`
+	PriceCompletionPer1K float64 `json:"price_completion_per_1k,omitempty" yaml:"price_completion_per_1k,omitempty"`
+}
+
+// Message is one chat message ("system", "user", "assistant").
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Request is one chat completion request. Temperature 0 is sent as 0 (not
+// omitted, which would give the server's default); MaxTokens 0 leaves the
+// length to the server; Seed nil sends no seed.
+type Request struct {
+	Messages    []Message `json:"messages"`
+	Temperature float64   `json:"temperature"`
+	MaxTokens   int       `json:"max_tokens,omitempty"`
+	Seed        *int      `json:"seed,omitempty"`
+	Stop        []string  `json:"stop,omitempty"`
+}
+
+// Response is a chat answer. Tokens are the server's usage or, when the
+// server reports none, the tokenizer's count. Latency is the HTTP round trip
+// (rate-limit and concurrency waits excluded). On a cache hit Latency and Cost
+// are 0 and the tokens are those recorded when the answer was produced.
+type Response struct {
+	Content          string        `json:"content"`
+	PromptTokens     int           `json:"prompt_tokens"`
+	CompletionTokens int           `json:"completion_tokens"`
+	Latency          time.Duration `json:"latency_ns"`
+	CacheHit         bool          `json:"cache_hit"`
+	Model            string        `json:"model"`
+	Cost             float64       `json:"cost"`
+}
+
+// Options are the process-side settings of a Client.
+type Options struct {
+	// Cache, when set, is consulted before every call and stores successful answers.
+	Cache Cache
+	// Tokenizer estimates tokens (TokensPerMinute, missing usage); nil: cl100k_base.
+	Tokenizer Tokenizer
+	// Timeout bounds one HTTP attempt (limiter waits excluded); 0: none beyond ctx.
+	Timeout time.Duration
+	// HTTPClient, nil: a client whose transport keeps MaxConcurrency idle
+	// connections to the host.
+	HTTPClient *http.Client
+	// Clock drives the rate limiters; nil: the real clock.
+	Clock Clock
+}
+
+// Stats are a Client's counters since New.
+type Stats struct {
+	Calls            int64         // Chat calls
+	CacheHits        int64         // answered from the cache
+	Requests         int64         // HTTP requests sent
+	Errors           int64         // failed requests
+	RateLimited      int64         // calls that waited for a rate limiter
+	RateLimitDelay   time.Duration // total time waited for the rate limiters
+	PromptTokens     int64         // of answers from the server
+	CompletionTokens int64
+	Cost             float64
+	CachePutErrors   int64 // answers that could not be stored (the call still succeeded)
+}
+
+// Client calls one endpoint. It is safe for concurrent use.
+type Client struct {
+	ep     Endpoint
+	key    secret
+	system string
+	oc     *openai.Client
+	opts   Options
+	tok    Tokenizer
+	clock  Clock
+	sem    chan struct{} // nil: unlimited
+	rpm    *bucket       // nil: unlimited
+	tpm    *bucket       // nil: unlimited
+	stats  *statCounters
+}
+
+// secret hides the API key from fmt (%v, %+v, %#v print "[REDACTED]").
+type secret string
+
+func (secret) String() string   { return "[REDACTED]" }
+func (secret) GoString() string { return "[REDACTED]" }
+
+type statCounters struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+func (s *statCounters) add(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.s)
+	s.mu.Unlock()
+}
+
+// New validates ep, reads the API key from the variable named by
+// ep.APIKeyEnv, and builds the client. Config errors are *inputerr.Error
+// naming the field (endpoints.NAME.FIELD).
+func New(ep Endpoint, opts Options) (*Client, error) {
+	field := func(f string) string {
+		if ep.Name == "" {
+			return f
+		}
+		return "endpoints." + ep.Name + "." + f
+	}
+	if ep.BaseURL == "" {
+		return nil, inputerr.Field(field("base_url"), "is required")
+	}
+	u, err := url.Parse(ep.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, inputerr.Field(field("base_url"), "%q is not an http(s) URL", ep.BaseURL)
+	}
+	if u.User != nil {
+		return nil, inputerr.Field(field("base_url"), "must not contain credentials; name an environment variable in api_key_env")
+	}
+	if ep.Model == "" {
+		return nil, inputerr.Field(field("model"), "is required")
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"max_concurrency", ep.MaxConcurrency}, {"requests_per_minute", ep.RequestsPerMinute}, {"tokens_per_minute", ep.TokensPerMinute}} {
+		if c.v < 0 {
+			return nil, inputerr.Field(field(c.name), "must be ≥ 0, got %d", c.v)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"price_prompt_per_1k", ep.PricePromptPer1K}, {"price_completion_per_1k", ep.PriceCompletionPer1K}} {
+		if c.v < 0 || math.IsNaN(c.v) || math.IsInf(c.v, 0) {
+			return nil, inputerr.Field(field(c.name), "must be a finite number ≥ 0")
+		}
+	}
+	if opts.Timeout < 0 {
+		return nil, inputerr.Field("timeout", "must be ≥ 0, got %s", opts.Timeout)
+	}
+	key := ""
+	if ep.APIKeyEnv != "" {
+		key = os.Getenv(ep.APIKeyEnv)
+		if key == "" {
+			return nil, inputerr.Field(field("api_key_env"), "environment variable %s is not set", ep.APIKeyEnv)
+		}
+	}
+	c := &Client{ep: ep, key: secret(key), opts: opts, tok: opts.Tokenizer, clock: opts.Clock, stats: &statCounters{}}
+	c.system = "llm " + c.ID()
+	if c.tok == nil {
+		if c.tok, err = DefaultTokenizer(); err != nil {
+			return nil, err
+		}
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
+	}
+	if ep.MaxConcurrency > 0 {
+		c.sem = make(chan struct{}, ep.MaxConcurrency)
+	}
+	if ep.RequestsPerMinute > 0 {
+		// Requests are spread evenly: the bucket holds one second's worth.
+		c.rpm = newBucket(ep.RequestsPerMinute, ep.RequestsPerMinute/60)
+	}
+	if ep.TokensPerMinute > 0 {
+		// Request sizes vary widely: the bucket holds a minute's worth, and a
+		// request larger than that is charged the whole bucket.
+		c.tpm = newBucket(ep.TokensPerMinute, ep.TokensPerMinute)
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = max(ep.MaxConcurrency, 16)
+		hc = &http.Client{Transport: tr}
+	}
+	oc := openai.DefaultConfig(key)
+	oc.BaseURL = strings.TrimRight(ep.BaseURL, "/")
+	oc.HTTPClient = &headerDoer{c: hc}
+	c.oc = openai.NewClientWithConfig(oc)
+	return c, nil
+}
+
+// ID is "NAME/MODEL" ("MODEL" without a name): the endpoint in cache keys and
+// audit records. It never contains the key or the URL.
+func (c *Client) ID() string {
+	if c.ep.Name == "" {
+		return c.ep.Model
+	}
+	return c.ep.Name + "/" + c.ep.Model
+}
+
+// String is ID() with the base URL, for logs.
+func (c *Client) String() string { return "llm.Client(" + c.ID() + " at " + c.ep.BaseURL + ")" }
+
+// GoString keeps %#v from printing the client's internals.
+func (c *Client) GoString() string { return c.String() }
+
+// Endpoint returns the endpoint the client was built from.
+func (c *Client) Endpoint() Endpoint { return c.ep }
+
+// Stats returns a snapshot of the counters.
+func (c *Client) Stats() Stats {
+	c.stats.mu.Lock()
+	defer c.stats.mu.Unlock()
+	return c.stats.s
+}
+
+// CacheKey is the cache key Chat uses for req: RequestKey(c.ID(), req).
+func (c *Client) CacheKey(req Request) string { return RequestKey(c.ID(), req) }
+
+// Cost prices token counts with the endpoint's prices.
+func (c *Client) Cost(promptTokens, completionTokens int) float64 {
+	return float64(promptTokens)/1000*c.ep.PricePromptPer1K + float64(completionTokens)/1000*c.ep.PriceCompletionPer1K
+}
+
+// Chat answers req: from the cache when it holds the request's key, else with
+// one chat completion call made within the endpoint's limits. Errors:
+// *PermanentError for HTTP 4xx but 408/429; *StatusError (RetryAfter) for
+// 408/429/5xx; other errors (network, timeout, malformed answer) are transient.
+func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
+	c.stats.add(func(s *Stats) { s.Calls++ })
+	if err := c.checkRequest(req); err != nil {
+		return Response{}, err
+	}
+	var key string
+	if c.opts.Cache != nil {
+		key = c.CacheKey(req)
+		if v, ok := c.opts.Cache.Get(key); ok {
+			var cr cachedResponse
+			if json.Unmarshal([]byte(v), &cr) == nil {
+				c.stats.add(func(s *Stats) { s.CacheHits++ })
+				return Response{Content: cr.Content, PromptTokens: cr.PromptTokens, CompletionTokens: cr.CompletionTokens,
+					CacheHit: true, Model: cr.Model}, nil
+			}
+			// an unreadable entry is a miss; the fresh answer overwrites it
+		}
+	}
+	if c.sem != nil {
+		select {
+		case c.sem <- struct{}{}:
+		case <-ctx.Done():
+			return Response{}, fmt.Errorf("%s: waiting for a connection slot: %w", c.system, ctx.Err())
+		}
+		defer func() { <-c.sem }()
+	}
+	estPrompt, charged := 0, 0
+	if c.rpm != nil || c.tpm != nil {
+		var waited time.Duration
+		if c.rpm != nil {
+			d, _, err := c.rpm.wait(ctx, c.clock, 1)
+			if err != nil {
+				return Response{}, fmt.Errorf("%s: waiting for the request rate limit: %w", c.system, err)
+			}
+			waited += d
+		}
+		if c.tpm != nil {
+			estPrompt = CountMessages(c.tok, req.Messages)
+			d, n, err := c.tpm.wait(ctx, c.clock, estPrompt+req.MaxTokens)
+			if err != nil {
+				return Response{}, fmt.Errorf("%s: waiting for the token rate limit: %w", c.system, err)
+			}
+			waited += d
+			charged = n
+		}
+		if waited > 0 {
+			c.stats.add(func(s *Stats) { s.RateLimited++; s.RateLimitDelay += waited })
+		}
+	}
+
+	resp, err := c.call(ctx, req, estPrompt)
+	if err != nil {
+		c.stats.add(func(s *Stats) { s.Requests++; s.Errors++ })
+		return Response{}, err
+	}
+	if c.tpm != nil {
+		c.tpm.correct(c.clock, charged, resp.PromptTokens+resp.CompletionTokens)
+	}
+	c.stats.add(func(s *Stats) {
+		s.Requests++
+		s.PromptTokens += int64(resp.PromptTokens)
+		s.CompletionTokens += int64(resp.CompletionTokens)
+		s.Cost += resp.Cost
+	})
+	if c.opts.Cache != nil {
+		b, _ := json.Marshal(cachedResponse{Content: resp.Content, PromptTokens: resp.PromptTokens,
+			CompletionTokens: resp.CompletionTokens, Latency: resp.Latency, Model: resp.Model, Cost: resp.Cost})
+		if c.opts.Cache.Put(key, string(b)) != nil {
+			c.stats.add(func(s *Stats) { s.CachePutErrors++ })
+		}
+	}
+	return resp, nil
+}
+
+func (c *Client) checkRequest(req Request) error {
+	perm := func(format string, args ...any) error {
+		return &PermanentError{System: c.system, Msg: "invalid request: " + fmt.Sprintf(format, args...)}
+	}
+	if len(req.Messages) == 0 {
+		return perm("no messages")
+	}
+	if math.IsNaN(req.Temperature) || math.IsInf(req.Temperature, 0) || req.Temperature < 0 {
+		return perm("temperature %v", req.Temperature)
+	}
+	if req.MaxTokens < 0 {
+		return perm("max_tokens %d", req.MaxTokens)
+	}
+	return nil
+}
+
+// call makes the HTTP request and maps its outcome.
+func (c *Client) call(ctx context.Context, req Request, estPrompt int) (Response, error) {
+	msgs := make([]openai.ChatCompletionMessage, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
+	}
+	temp := float32(req.Temperature)
+	if temp == 0 {
+		// go-openai omits a zero temperature (the server's default, often 1,
+		// would apply); the smallest float32 is sent instead, which OpenAI and
+		// vLLM treat as greedy decoding.
+		temp = math.SmallestNonzeroFloat32
+	}
+	oreq := openai.ChatCompletionRequest{
+		Model:       c.ep.Model,
+		Messages:    msgs,
+		Temperature: temp,
+		MaxTokens:   req.MaxTokens,
+		Seed:        req.Seed,
+		Stop:        req.Stop,
+	}
+	if c.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
+	holder := &headerHolder{}
+	start := time.Now()
+	out, err := c.oc.CreateChatCompletion(context.WithValue(ctx, headerKey{}, holder), oreq)
+	latency := time.Since(start)
+	if err != nil {
+		return Response{}, c.mapError(err, holder)
+	}
+	if len(out.Choices) == 0 {
+		return Response{}, c.redact(fmt.Errorf("%s: answer without choices", c.system))
+	}
+	r := Response{Content: out.Choices[0].Message.Content, PromptTokens: out.Usage.PromptTokens,
+		CompletionTokens: out.Usage.CompletionTokens, Latency: latency, Model: out.Model}
+	if r.Model == "" {
+		r.Model = c.ep.Model
+	}
+	if r.PromptTokens == 0 && r.CompletionTokens == 0 { // no usage reported
+		if estPrompt == 0 {
+			estPrompt = CountMessages(c.tok, req.Messages)
+		}
+		r.PromptTokens, r.CompletionTokens = estPrompt, c.tok.Count(r.Content)
+	}
+	r.Cost = c.Cost(r.PromptTokens, r.CompletionTokens)
+	return r, nil
+}
+
+func (c *Client) mapError(err error, h *headerHolder) error {
+	var apiErr *openai.APIError
+	var reqErr *openai.RequestError
+	status, msg := 0, ""
+	switch {
+	case errors.As(err, &apiErr):
+		status, msg = apiErr.HTTPStatusCode, apiErr.Message
+	case errors.As(err, &reqErr):
+		status, msg = reqErr.HTTPStatusCode, errorMessage(reqErr.Body)
+		if msg == "" && reqErr.Err != nil {
+			msg = reqErr.Err.Error()
+		}
+	}
+	if status == 0 {
+		return c.redact(fmt.Errorf("%s: %w", c.system, err))
+	}
+	return statusError(c.system, status, h.header(), c.redactString(msg), time.Now())
+}
+
+func (c *Client) redactString(s string) string {
+	if c.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, string(c.key), "[REDACTED]")
+}
+
+// redact replaces err by a *redactedError when its text contains the key.
+func (c *Client) redact(err error) error {
+	if c.key == "" || !strings.Contains(err.Error(), string(c.key)) {
+		return err
+	}
+	var cause error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		cause = context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		cause = context.Canceled
+	}
+	return &redactedError{msg: c.redactString(err.Error()), cause: cause}
+}
+
+// headerDoer records the answer headers of non-2xx responses into the holder
+// carried by the request context (go-openai's errors lack headers, and
+// Retry-After lives there).
+type headerDoer struct{ c *http.Client }
+
+type headerKey struct{}
+
+type headerHolder struct {
+	mu sync.Mutex
+	h  http.Header
+}
+
+func (h *headerHolder) header() http.Header {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.h
+}
+
+func (d *headerDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.c.Do(req)
+	if err == nil && resp.StatusCode >= 300 {
+		if h, ok := req.Context().Value(headerKey{}).(*headerHolder); ok {
+			h.mu.Lock()
+			h.h = resp.Header.Clone()
+			h.mu.Unlock()
+		}
+	}
+	return resp, err
+}
