@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/clirflow/clirflow/internal/artifact"
@@ -28,6 +30,26 @@ func (a *LLMActivities) RerankWindow(ctx context.Context, in experiment.WindowIn
 		return experiment.WindowResult{}, classifyLLM(err)
 	}
 	out, err := experiment.RerankWindow(ctx, a.Store, c, in)
+	return out, classifyLLM(err)
+}
+
+// RerankPass runs one PRP bubble-sort pass (or a whole allpair sort),
+// heartbeating the sort's state after every comparison; a retried attempt
+// resumes from the last heartbeat, so no finished comparison is paid twice.
+func (a *LLMActivities) RerankPass(ctx context.Context, in experiment.PassInput) (experiment.PassResult, error) {
+	c, err := a.Clients(in.Endpoint)
+	if err != nil {
+		return experiment.PassResult{}, classifyLLM(err)
+	}
+	var resume json.RawMessage
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &resume); err != nil {
+			resume = nil
+		}
+	}
+	out, err := experiment.RerankPass(ctx, a.Store, c, in, resume, func(state json.RawMessage) {
+		activity.RecordHeartbeat(ctx, state)
+	})
 	return out, classifyLLM(err)
 }
 

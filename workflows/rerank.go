@@ -61,7 +61,7 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 	var cands experiment.CandidatesInfo
 	err = workflow.ExecuteActivity(ctx, a.PrepareCandidates, experiment.CandidatesInput{
 		Run: in.FirstStage.Run.Ref, Corpus: in.Corpus, Topics: in.Dataset.Topics, Top: in.Reranker.Top, MaxDocTokens: in.MaxDocTokens,
-		RerankKey: key,
+		Pairwise: in.Reranker.Kind == config.RerankPairwise, RerankKey: key,
 	}).Get(ctx, &cands)
 	if err != nil {
 		return out, err
@@ -127,6 +127,29 @@ func RerankQuery(ctx workflow.Context, in RerankQueryInput) (RerankQueryResult, 
 			order = res.Order
 			audit = append(audit, res.Audit)
 			out.Stats.Add(res.Stats)
+		}
+	case config.RerankPairwise:
+		// One activity per bubble-sort pass (k ≤ 10 by default); the state
+		// between passes is the order plus the memo of answers.
+		var state []byte
+		for pass := 0; ; pass++ {
+			if pass > in.Reranker.K+1 {
+				return out, fmt.Errorf("PRP did not finish after %d passes", pass)
+			}
+			var res experiment.PassResult
+			err := workflow.ExecuteActivity(lctx, la.RerankPass, experiment.PassInput{
+				Candidates: in.Candidates, QID: in.QID, Method: in.Reranker.Method, K: in.Reranker.K, State: state, Endpoint: in.Endpoint,
+			}).Get(lctx, &res)
+			if err != nil {
+				return out, fmt.Errorf("PRP pass %d: %w", pass, err)
+			}
+			audit = append(audit, res.Audit)
+			out.Stats.Add(res.Stats)
+			if res.Done {
+				order = res.Order
+				break
+			}
+			state = res.State
 		}
 	default:
 		return out, temporal.NewNonRetryableApplicationError("unsupported reranker kind "+in.Reranker.Kind, ErrTypeInvalidConfig, nil)

@@ -173,3 +173,106 @@ func readRun(t *testing.T, s artifact.Store, ref artifact.Ref) *trec.Run {
 	require.NoError(t, err)
 	return r
 }
+
+// bubbleReference is an independent implementation of PRP bubble sort (k
+// passes from the bottom up to position i; a pass without a swap ends the
+// sort; the top k, then the rest in first-stage order) with a comparator
+// under which the lower document wins both prompts iff it is more relevant.
+func bubbleReference(initial []string, k int, rel func(string) float64) []string {
+	order := append([]string(nil), initial...)
+	if k > len(order) {
+		k = len(order)
+	}
+	for i := 0; i < k; i++ {
+		swapped := false
+		for j := len(order) - 1; j > i; j-- {
+			if rel(order[j]) > rel(order[j-1]) {
+				order[j], order[j-1] = order[j-1], order[j]
+				swapped = true
+			}
+		}
+		if !swapped {
+			break
+		}
+	}
+	top := order[:k]
+	out := append([]string(nil), top...)
+	inTop := map[string]bool{}
+	for _, d := range top {
+		inTop[d] = true
+	}
+	for _, d := range initial {
+		if !inTop[d] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func TestPairwiseRerankThroughServer(t *testing.T) {
+	srv := startDevServer(t, "")
+	c := dial(t, srv.Address)
+	store, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	startWorker(t, c, store, workflows.TaskQueue)
+
+	exp := demoConfig(t)
+	exp.Datasets, exp.FirstStages, exp.Translators, exp.Expected = exp.Datasets[:1], exp.FirstStages[:1], nil, nil
+	d := exp.Datasets[0]
+	qrels, err := trec.ReadQrels(d.Qrels)
+	require.NoError(t, err)
+	// PRP passages are "{title} {text}" (llm-rankers), so map them back here.
+	topics, err := dataset.ReadTopics(d.Topics, "tsv", nil)
+	require.NoError(t, err)
+	qid := map[string]string{}
+	for _, tp := range topics {
+		qid[tp.Query] = tp.ID
+	}
+	passages := map[string][]string{}
+	_, err = dataset.ReadCorpus(d.Corpus, "jsonl", func(doc dataset.Document) error {
+		p := rerank.PairwisePassageText(doc.Title, doc.Text, 0, nil)
+		passages[p] = append(passages[p], doc.ID)
+		return nil
+	})
+	require.NoError(t, err)
+	rel := func(query, passage string) float64 {
+		best := 0
+		for _, doc := range passages[passage] {
+			if r := qrels[qid[query]][doc]; r > best {
+				best = r
+			}
+		}
+		return float64(best)
+	}
+	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.PairwiseByRelevance(rel)})
+	defer llm.Close()
+	exp.Endpoints = []config.Endpoint{{Name: "stub", BaseURL: llm.URL(), Model: "llmtest", MaxConcurrency: 32}}
+	exp.Rerankers = []config.Reranker{{Name: "prp", Kind: "pairwise", Endpoint: "stub", Top: 20, K: 3}}
+	require.NoError(t, exp.WithDefaults().Validate())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var res workflows.ExperimentResult
+	require.NoError(t, startExperiment(t, c, workflows.TaskQueue, exp).Get(ctx, &res))
+	require.Len(t, res.Runs, 2)
+	base, rr := res.Runs[0], res.Runs[1]
+	require.Equal(t, "ddtp-es/bm25-og+prp", rr.Name())
+	require.Equal(t, rr.LLM.Calls-rr.LLM.CacheHits, llm.ChatRequests())
+	require.Zero(t, rr.LLM.Unusable)
+
+	baseRun, got := readRun(t, store, base.Run.Ref), readRun(t, store, rr.Run.Ref)
+	for q, hits := range baseRun.Entries {
+		hits = append([]trec.Result(nil), hits...)
+		trec.SortResults(hits)
+		var ids []string
+		for i := 0; i < len(hits) && i < 20; i++ {
+			ids = append(ids, hits[i].DocID)
+		}
+		want := bubbleReference(ids, 3, func(doc string) float64 { return float64(qrels[q][doc]) })
+		gotHits := append([]trec.Result(nil), got.Entries[q]...)
+		trec.SortResults(gotHits)
+		for i, id := range want {
+			require.Equal(t, id, gotHits[i].DocID, "query %s rank %d", q, i+1)
+		}
+	}
+}

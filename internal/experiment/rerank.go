@@ -32,6 +32,9 @@ type CandidatesInput struct {
 	Topics       artifact.Ref `json:"topics"`
 	Top          int          `json:"top"`
 	MaxDocTokens int          `json:"max_doc_tokens"`
+	// Pairwise renders passages as llm-rankers does ("{title} {text}", no
+	// "[n]" rewriting) instead of rank_llm's "Title: … Content: …".
+	Pairwise bool `json:"pairwise,omitempty"`
 	// RerankKey identifies the reranker's settings and model; when a run with
 	// the same candidates and key was assembled before, it is returned as
 	// Previous and nothing is asked again.
@@ -73,7 +76,7 @@ type CandidateDoc struct {
 // PrepareCandidates renders every query's top candidates once, so that LLM
 // activities read small passages by reference instead of corpora.
 func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokenizer, in CandidatesInput) (CandidatesInfo, error) {
-	key := artifact.KeyOf(candidatesVersion, string(in.Run), string(in.Corpus), string(in.Topics), strconv.Itoa(in.Top), strconv.Itoa(in.MaxDocTokens))
+	key := artifact.KeyOf(candidatesVersion, string(in.Run), string(in.Corpus), string(in.Topics), strconv.Itoa(in.Top), strconv.Itoa(in.MaxDocTokens), strconv.FormatBool(in.Pairwise))
 	out, hit, err := lookup(ctx, s, key, func(o CandidatesInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
 	if err != nil {
 		return out, err
@@ -126,7 +129,11 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 	}
 	passages := make(map[string]string, len(need))
 	err = forEachDocument(ctx, s, in.Corpus, func(d dataset.Document) error {
-		if need[d.ID] {
+		switch {
+		case !need[d.ID]:
+		case in.Pairwise:
+			passages[d.ID] = rerank.PairwisePassageText(d.Title, d.Text, in.MaxDocTokens, tok)
+		default:
 			passages[d.ID] = rerank.PassageText(d.Title, d.Text, in.MaxDocTokens, tok)
 		}
 		return nil
