@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -29,6 +31,7 @@ func (a *LLMActivities) RerankWindow(ctx context.Context, in experiment.WindowIn
 	if err != nil {
 		return experiment.WindowResult{}, classifyLLM(err)
 	}
+	defer newBeat(ctx, nil).stop()
 	out, err := experiment.RerankWindow(ctx, a.Store, c, in)
 	return out, classifyLLM(err)
 }
@@ -47,9 +50,9 @@ func (a *LLMActivities) RerankPass(ctx context.Context, in experiment.PassInput)
 			resume = nil
 		}
 	}
-	out, err := experiment.RerankPass(ctx, a.Store, c, in, resume, func(state json.RawMessage) {
-		activity.RecordHeartbeat(ctx, state)
-	})
+	hb := newBeat(ctx, resume)
+	defer hb.stop()
+	out, err := experiment.RerankPass(ctx, a.Store, c, in, resume, hb.checkpoint)
 	return out, classifyLLM(err)
 }
 
@@ -71,3 +74,51 @@ func classifyLLM(err error) error {
 	}
 	return classify(err)
 }
+
+// beat heartbeats every few seconds while an LLM call runs (so a killed
+// worker is noticed within the heartbeat timeout, however slow the model),
+// always repeating the latest checkpoint so that it is never overwritten.
+type beat struct {
+	mu    sync.Mutex
+	ctx   context.Context
+	state json.RawMessage
+	done  chan struct{}
+}
+
+func newBeat(ctx context.Context, state json.RawMessage) *beat {
+	b := &beat{ctx: ctx, state: state, done: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				b.mu.Lock()
+				b.send()
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *beat) send() {
+	if b.state != nil {
+		activity.RecordHeartbeat(b.ctx, b.state)
+	} else {
+		activity.RecordHeartbeat(b.ctx)
+	}
+}
+
+func (b *beat) checkpoint(state json.RawMessage) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.state = state
+	b.send()
+}
+
+func (b *beat) stop() { close(b.done) }

@@ -18,6 +18,8 @@ commands:
   validate -config FILE        check a config and its files without starting anything
   eval [-q] [-c] [-m MEASURE]… QRELS RUN
                                evaluate a TREC run; output is byte-compatible with trec_eval 9.0.8
+  audit -experiment NAME -query QID [-run RUN] [-full]
+                               the LLM calls behind one query: prompts, answers, repairs, tokens, cache hits
   build-demo [flags]           build a demo collection from Debian's translated package descriptions
 
 Run 'starter COMMAND -h' for a command's flags.
@@ -37,6 +39,8 @@ func main() {
 		code = cli.Validate(args, os.Stdout, os.Stderr)
 	case "eval":
 		code = eval.Main(args, os.Stdout, os.Stderr)
+	case "audit":
+		code = cli.Audit(args, os.Stdout, os.Stderr)
 	case "build-demo":
 		code = ddtp.Main(args, os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":

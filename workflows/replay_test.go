@@ -44,6 +44,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			require.NoError(t, err)
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: "Experiment"})
+			r.RegisterWorkflowWithOptions(RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
 			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: exec.WorkflowID, RunID: exec.RunID},
 			}))

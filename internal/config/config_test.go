@@ -140,3 +140,17 @@ func TestCommittedConfigsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadExpandsEnvironmentReferences(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "exp.yaml")
+	src := minimal + "endpoints:\n  - {name: e, base_url: \"${CLIRFLOW_TEST_URL:-http://127.0.0.1:9/v1}\", model: \"${CLIRFLOW_TEST_MODEL}\"}\n"
+	require.NoError(t, os.WriteFile(cfg, []byte(src), 0o644))
+	_, err := Load(cfg, dir)
+	require.ErrorContains(t, err, "exp.yaml:8: environment variable CLIRFLOW_TEST_MODEL is not set")
+	t.Setenv("CLIRFLOW_TEST_MODEL", "qwen")
+	e, err := Load(cfg, dir)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:9/v1", e.Endpoints[0].BaseURL)
+	require.Equal(t, "qwen", e.Endpoints[0].Model)
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -26,12 +27,44 @@ func Load(path, baseDir string) (Experiment, error) {
 	if err != nil {
 		return Experiment{}, inputerr.At(path, 0, "cannot read config: %v", err)
 	}
+	raw, err = expandEnv(raw, path)
+	if err != nil {
+		return Experiment{}, err
+	}
 	e, err := Parse(raw, path)
 	if err != nil {
 		return Experiment{}, err
 	}
 	e.ResolvePaths(baseDir)
 	return e, nil
+}
+
+var envRefRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandEnv replaces ${NAME} and ${NAME:-default} in a config file, so one
+// config can point at an endpoint chosen by the environment (e.g. the LLM
+// server's URL and model). Secrets do not go this way: workers read API keys
+// from the variable named in api_key_env. An unset variable without a default
+// is an error naming the line.
+func expandEnv(raw []byte, name string) ([]byte, error) {
+	var err error
+	lines := bytes.Split(raw, []byte("\n"))
+	for i, line := range lines {
+		lines[i] = envRefRE.ReplaceAllFunc(line, func(m []byte) []byte {
+			sub := envRefRE.FindSubmatch(m)
+			if v, ok := os.LookupEnv(string(sub[1])); ok && v != "" {
+				return []byte(v)
+			}
+			if len(sub[2]) > 0 {
+				return sub[3]
+			}
+			if err == nil {
+				err = inputerr.At(name, i+1, "environment variable %s is not set (use ${%s:-default} for a default)", sub[1], sub[1])
+			}
+			return m
+		})
+	}
+	return bytes.Join(lines, []byte("\n")), err
 }
 
 // Parse decodes a YAML or JSON experiment document strictly.

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"os"
+	"strings"
 	"sort"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/cli"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/dataset"
 	"github.com/clirflow/clirflow/internal/experiment"
@@ -155,6 +158,27 @@ func TestListwiseRerankThroughServer(t *testing.T) {
 	mapBase, _ := experiment.Lookup(base.Eval.Summary, "map")
 	mapRR, _ := experiment.Lookup(rr.Eval.Summary, "map")
 	require.Greater(t, mapRR, mapBase)
+
+	// The audit trail of a query: nine windows, bottom first, with answers.
+	var some string
+	for q, hits := range baseRun.Entries {
+		if len(hits) >= 100 {
+			some = q
+			break
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, cli.Audit([]string{"-results", res.Report.Dir, "-query", some, "-artifacts", store.Root()}, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "ddtp-es/bm25-og+rankgpt, query "+some+": 9 steps")
+	require.Contains(t, stdout.String(), "1. window [80 100]")
+	require.Contains(t, stdout.String(), "9. window [0 20]")
+	require.Contains(t, stdout.String(), "answer: \"[")
+
+	if path := os.Getenv("CLIRFLOW_RECORD_RERANK_HISTORY"); path != "" {
+		writeHistoryJSON(t, fetchHistory(t, c, run.GetID(), run.GetRunID()), path, run.GetID(), run.GetRunID())
+		child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
+		writeHistoryJSON(t, fetchHistory(t, c, child, ""), strings.Replace(path, ".json", "_rerankrun.json", 1), child, "")
+	}
 
 	// Re-running the experiment asks the model nothing.
 	before := llm.ChatRequests()
