@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"strings"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
