@@ -3,7 +3,7 @@ SHELL := /bin/bash
 TEMPORAL_VERSION := v1.5.1
 GO ?= go
 
-.PHONY: demo test build up down bench vet fmt clean deps
+.PHONY: demo test build up down bench bench-rerank vet fmt clean deps
 
 # Run the demo experiment end to end on the embedded defaults.
 demo: deps bin/temporal build
@@ -45,6 +45,12 @@ down:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/bm25/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/experiment/ ./internal/translate/
+
+# Reranking efficiency against the scripted LLM server on a real dev server
+# (about a minute): efficiency-ratio, overhead-ratio, rerun-calls.
+bench-rerank: bin/temporal
+	CLIRFLOW_TEMPORAL_BIN=$(CURDIR)/bin/temporal $(GO) test -run '^$$' -bench BenchmarkRerank -benchtime 1x ./internal/e2e/
+	$(GO) test -run '^$$' -bench BubbleSort -benchtime 1x ./internal/rerank/
 
 clean:
 	rm -rf results .clirflow

@@ -20,7 +20,7 @@ import (
 
 // rerankExperiment is the Spanish demo dataset, BM25, and one listwise
 // reranker against the given scripted server.
-func rerankExperiment(t *testing.T, url string) config.Experiment {
+func rerankExperiment(t testing.TB, url string) config.Experiment {
 	exp := demoConfig(t)
 	exp.Datasets, exp.FirstStages, exp.Translators, exp.Expected = exp.Datasets[:1], exp.FirstStages[:1], nil, nil
 	exp.Endpoints = []config.Endpoint{{Name: "stub", BaseURL: url, Model: "llmtest", MaxConcurrency: 32}}

@@ -24,7 +24,7 @@ import (
 
 // relevanceFromQrels answers the scripted LLM from the hidden qrels: the
 // server sees only query and passage texts, mapped back here.
-func relevanceFromQrels(t *testing.T, d config.Dataset) (llmtest.Relevance, trec.Qrels) {
+func relevanceFromQrels(t testing.TB, d config.Dataset) (llmtest.Relevance, trec.Qrels) {
 	qrels, err := trec.ReadQrels(d.Qrels)
 	require.NoError(t, err)
 	topics, err := dataset.ReadTopics(d.Topics, "tsv", nil)

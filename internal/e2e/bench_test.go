@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/llmtest"
+	"github.com/clirflow/clirflow/internal/platform"
+	"github.com/clirflow/clirflow/workflows"
+)
+
+// The reranking benchmarks (make bench-rerank): listwise top-100 reranking
+// of the 200 Spanish demo queries (9 sequential windows per query, queries in
+// parallel, 32 LLM activities in flight) against the scripted server.
+//
+//   - efficiency: wall time of the rerank ÷ (calls × stub latency ÷ 32) at a
+//     100 ms stub; 1.0 would be a perfectly packed pipeline (target ≤ 1.10);
+//   - overhead: wall time per call at a 0 ms stub ÷ wall time per activity of
+//     a bare no-op workflow of the same shape (200 children × 9 sequential
+//     no-op activities, same concurrency) on the same server in the same run
+//     (target ≤ 1.5);
+//   - re-run: LLM calls when the experiment is started again (target 0).
+func BenchmarkRerank(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		exp := demoConfig(b)
+		rel, _ := relevanceFromQrels(b, exp.Datasets[0])
+		srv := startDevServer(b, "")
+		c := dial(b, srv.Address)
+		store, err := artifact.NewFS(b.TempDir())
+		require.NoError(b, err)
+		ws, err := platform.NewWorkers(c, store, workflows.TaskQueue, worker.Options{}, 32)
+		require.NoError(b, err)
+		ws[0].RegisterWorkflowWithOptions(noopQuery, workflow.RegisterOptions{Name: "NoopQuery"})
+		ws[0].RegisterWorkflowWithOptions(noopRun, workflow.RegisterOptions{Name: "NoopRun"})
+		ws[1].RegisterActivityWithOptions(noopActivity, activity.RegisterOptions{Name: "Noop"})
+		require.NoError(b, platform.EnsureSearchAttributes(context.Background(), c, "default"))
+		require.NoError(b, ws.Start())
+
+		wall100, calls100 := rerankWall(b, c, rel, 100*time.Millisecond)
+		ideal := time.Duration(calls100) * 100 * time.Millisecond / 32
+		b.ReportMetric(float64(wall100)/float64(ideal), "efficiency-ratio")
+
+		wall0, calls0 := rerankWall(b, c, rel, 0)
+		noop := noopWall(b, c)
+		perCall := float64(wall0) / float64(calls0)
+		perNoop := float64(noop) / float64(200*9)
+		b.ReportMetric(perCall/perNoop, "overhead-ratio")
+		b.ReportMetric(perCall/1e6, "ms/call@0ms")
+		b.ReportMetric(perNoop/1e6, "ms/noop")
+
+		// Re-run against the same store: nothing asked.
+		_, again := rerankWall(b, c, rel, 0)
+		b.ReportMetric(float64(again), "rerun-calls")
+		ws.Stop()
+	}
+}
+
+// rerankWall runs the rerank experiment and returns the RerankRun child's
+// wall time (first stage excluded) and the HTTP requests the server got.
+func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency time.Duration) (time.Duration, int) {
+	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.ListwiseByRelevance(rel), Latency: latency})
+	defer llm.Close()
+	// Each latency is its own model name, so its first run pays every call;
+	// a second run with the same model is answered from the response cache.
+	exp := rerankExperiment(b, llm.URL())
+	exp.Endpoints[0].Model = fmt.Sprintf("llmtest-%d", latency.Milliseconds())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	run := startExperiment(b, c, workflows.TaskQueue, exp)
+	var res workflows.ExperimentResult
+	require.NoError(b, run.Get(ctx, &res))
+	child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
+	d, err := c.DescribeWorkflowExecution(ctx, child, "")
+	require.NoError(b, err)
+	info := d.GetWorkflowExecutionInfo()
+	b.Logf("latency %v: %d requests, max %d in flight", latency, llm.ChatRequests(), llm.Stats().MaxConcurrent)
+	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests()
+}
+
+func noopActivity(ctx context.Context) error { return nil }
+
+func noopQuery(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: workflow.GetInfo(ctx).TaskQueueName + workflows.LLMQueueSuffix, StartToCloseTimeout: time.Minute,
+	})
+	for i := 0; i < 9; i++ {
+		if err := workflow.ExecuteActivity(ctx, "Noop").Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func noopRun(ctx workflow.Context) error {
+	parent := workflow.GetInfo(ctx).WorkflowExecution.ID
+	fs := make([]workflow.ChildWorkflowFuture, 200)
+	for i := range fs {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: fmt.Sprintf("%s/%d", parent, i)})
+		fs[i] = workflow.ExecuteChildWorkflow(cctx, "NoopQuery")
+	}
+	for _, f := range fs {
+		if err := f.Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func noopWall(b *testing.B, c client.Client) time.Duration {
+	ctx := context.Background()
+	run, err := c.ExecuteWorkflow(ctx, startOptions("noop"), "NoopRun")
+	require.NoError(b, err)
+	require.NoError(b, run.Get(ctx, nil))
+	d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	require.NoError(b, err)
+	info := d.GetWorkflowExecutionInfo()
+	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime())
+}
