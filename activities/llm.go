@@ -21,8 +21,8 @@ import (
 // client) without starving CPU-bound stages.
 type LLMActivities struct {
 	Store artifact.Store
-	// Clients returns the (shared, rate-limited, cached) client of an endpoint.
-	Clients func(config.Endpoint) (*llm.Client, error)
+	// Clients returns the (shared, rate-limited, cached, traced) client of an endpoint.
+	Clients func(config.Endpoint) (experiment.Chatter, error)
 }
 
 // RerankWindow reorders one listwise window of one query.

@@ -59,10 +59,10 @@ func newTranslator(c config.Translator) (translate.Translator, error) {
 // NewLLMClients returns the worker's LLM client factory: one client per
 // endpoint configuration, so its concurrency and rate limits hold across all
 // the activities of the process, all sharing one response cache.
-func NewLLMClients(cache llm.Cache) func(config.Endpoint) (*llm.Client, error) {
+func NewLLMClients(cache llm.Cache) func(config.Endpoint) (experiment.Chatter, error) {
 	var mu sync.Mutex
-	made := map[string]*llm.Client{}
-	return func(ep config.Endpoint) (*llm.Client, error) {
+	made := map[string]experiment.Chatter{}
+	return func(ep config.Endpoint) (experiment.Chatter, error) {
 		key, err := json.Marshal(ep)
 		if err != nil {
 			return nil, err
@@ -80,7 +80,7 @@ func NewLLMClients(cache llm.Cache) func(config.Endpoint) (*llm.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		made[string(key)] = c
-		return c, nil
+		made[string(key)] = Traced(c)
+		return made[string(key)], nil
 	}
 }
