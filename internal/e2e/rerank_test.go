@@ -22,28 +22,35 @@ import (
 	"github.com/clirflow/clirflow/workflows"
 )
 
-// relevanceFromQrels answers the scripted LLM from the hidden qrels: the
-// server sees only query and passage texts, mapped back here.
+// relevanceFromQrels answers the scripted LLM from the hidden qrels (for
+// listwise prompts): the server sees only query and passage texts.
 func relevanceFromQrels(t testing.TB, d config.Dataset) (llmtest.Relevance, trec.Qrels) {
+	return relevanceFor(t, d, func(q string) string { return rerank.NormalizeSpace(rerank.ReplaceNumbers(q)) },
+		func(doc dataset.Document) string { return rerank.PassageText(doc.Title, doc.Text, 0, nil) })
+}
+
+// relevanceFor maps prompt texts back to (qid, docid) with the given
+// renderings of queries and passages, and scores them by the qrels.
+func relevanceFor(t testing.TB, d config.Dataset, query func(string) string, passage func(dataset.Document) string) (llmtest.Relevance, trec.Qrels) {
 	qrels, err := trec.ReadQrels(d.Qrels)
 	require.NoError(t, err)
 	topics, err := dataset.ReadTopics(d.Topics, "tsv", nil)
 	require.NoError(t, err)
 	qid := map[string]string{}
 	for _, tp := range topics {
-		qid[rerank.NormalizeSpace(rerank.ReplaceNumbers(tp.Query))] = tp.ID
+		qid[query(tp.Query)] = tp.ID
 	}
 	passages := map[string][]string{}
 	_, err = dataset.ReadCorpus(d.Corpus, "jsonl", func(doc dataset.Document) error {
-		p := rerank.PassageText(doc.Title, doc.Text, 0, nil)
+		p := passage(doc)
 		passages[p] = append(passages[p], doc.ID)
 		return nil
 	})
 	require.NoError(t, err)
-	return func(query, passage string) float64 {
+	return func(q, p string) float64 {
 		best := 0
-		for _, doc := range passages[passage] {
-			if r := qrels[qid[rerank.NormalizeSpace(query)]][doc]; r > best {
+		for _, doc := range passages[p] {
+			if r := qrels[qid[query(q)]][doc]; r > best {
 				best = r
 			}
 		}
@@ -243,31 +250,9 @@ func TestPairwiseRerankThroughServer(t *testing.T) {
 	exp := demoConfig(t)
 	exp.Datasets, exp.FirstStages, exp.Translators, exp.Expected = exp.Datasets[:1], exp.FirstStages[:1], nil, nil
 	d := exp.Datasets[0]
-	qrels, err := trec.ReadQrels(d.Qrels)
-	require.NoError(t, err)
-	// PRP passages are "{title} {text}" (llm-rankers), so map them back here.
-	topics, err := dataset.ReadTopics(d.Topics, "tsv", nil)
-	require.NoError(t, err)
-	qid := map[string]string{}
-	for _, tp := range topics {
-		qid[tp.Query] = tp.ID
-	}
-	passages := map[string][]string{}
-	_, err = dataset.ReadCorpus(d.Corpus, "jsonl", func(doc dataset.Document) error {
-		p := rerank.PairwisePassageText(doc.Title, doc.Text, 0, nil)
-		passages[p] = append(passages[p], doc.ID)
-		return nil
-	})
-	require.NoError(t, err)
-	rel := func(query, passage string) float64 {
-		best := 0
-		for _, doc := range passages[passage] {
-			if r := qrels[qid[query]][doc]; r > best {
-				best = r
-			}
-		}
-		return float64(best)
-	}
+	// PRP passages are "{title} {text}" (llm-rankers), the query as is.
+	rel, qrels := relevanceFor(t, d, func(q string) string { return q },
+		func(doc dataset.Document) string { return rerank.PairwisePassageText(doc.Title, doc.Text, 0, nil) })
 	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.PairwiseByRelevance(rel)})
 	defer llm.Close()
 	exp.Endpoints = []config.Endpoint{{Name: "stub", BaseURL: llm.URL(), Model: "llmtest", MaxConcurrency: 32}}
