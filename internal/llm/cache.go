@@ -5,51 +5,20 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/clirflow/clirflow/internal/kvcache"
 )
 
 // Cache stores answers by RequestKey. The repository's translate.FileCache
 // satisfies it (persistent, shared by processes); MemCache is the in-memory one.
-type Cache interface {
-	Get(key string) (string, bool)
-	Put(key, value string) error
-}
+type Cache = kvcache.Cache
 
 // MemCache is an in-memory Cache, safe for concurrent use.
-type MemCache struct {
-	mu sync.RWMutex
-	m  map[string]string
-}
+type MemCache = kvcache.MemCache
 
 // NewMemCache returns an empty MemCache.
-func NewMemCache() *MemCache { return &MemCache{m: map[string]string{}} }
-
-// Get returns the value stored under key.
-func (c *MemCache) Get(key string) (string, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.m[key]
-	return v, ok
-}
-
-// Put stores value under key (later values win).
-func (c *MemCache) Put(key, value string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]string{}
-	}
-	c.m[key] = value
-	return nil
-}
-
-// Len is the number of stored entries.
-func (c *MemCache) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}
+func NewMemCache() *MemCache { return kvcache.NewMemCache() }
 
 // keyV is the version of the RequestKey layout; bump it when the layout changes.
 const keyV = 1

@@ -25,6 +25,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/clirflow/clirflow/internal/httpx"
 	"github.com/clirflow/clirflow/internal/inputerr"
 )
 
@@ -215,7 +216,7 @@ func New(ep Endpoint, opts Options) (*Client, error) {
 	}
 	oc := openai.DefaultConfig(key)
 	oc.BaseURL = strings.TrimRight(ep.BaseURL, "/")
-	oc.HTTPClient = &headerDoer{c: hc}
+	oc.HTTPClient = &httpx.HeaderDoer{Client: hc}
 	c.oc = openai.NewClientWithConfig(oc)
 	return c, nil
 }
@@ -373,9 +374,9 @@ func (c *Client) call(ctx context.Context, req Request, estPrompt int) (Response
 		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
 		defer cancel()
 	}
-	holder := &headerHolder{}
+	hctx, holder := httpx.WithHeaderHolder(ctx)
 	start := time.Now()
-	out, err := c.oc.CreateChatCompletion(context.WithValue(ctx, headerKey{}, holder), oreq)
+	out, err := c.oc.CreateChatCompletion(hctx, oreq)
 	latency := time.Since(start)
 	if err != nil {
 		return Response{}, c.mapError(err, holder)
@@ -398,23 +399,12 @@ func (c *Client) call(ctx context.Context, req Request, estPrompt int) (Response
 	return r, nil
 }
 
-func (c *Client) mapError(err error, h *headerHolder) error {
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	status, msg := 0, ""
-	switch {
-	case errors.As(err, &apiErr):
-		status, msg = apiErr.HTTPStatusCode, apiErr.Message
-	case errors.As(err, &reqErr):
-		status, msg = reqErr.HTTPStatusCode, errorMessage(reqErr.Body)
-		if msg == "" && reqErr.Err != nil {
-			msg = reqErr.Err.Error()
-		}
-	}
+func (c *Client) mapError(err error, h *httpx.HeaderHolder) error {
+	status, msg := httpx.OpenAIStatus(err, errorMessage)
 	if status == 0 {
 		return c.redact(fmt.Errorf("%s: %w", c.system, err))
 	}
-	return statusError(c.system, status, h.header(), c.redactString(msg), time.Now())
+	return httpx.FromStatus(c.system, status, h.Header(), c.redactString(msg), time.Now())
 }
 
 func (c *Client) redactString(s string) string {
@@ -437,34 +427,4 @@ func (c *Client) redact(err error) error {
 		cause = context.Canceled
 	}
 	return &redactedError{msg: c.redactString(err.Error()), cause: cause}
-}
-
-// headerDoer records the answer headers of non-2xx responses into the holder
-// carried by the request context (go-openai's errors lack headers, and
-// Retry-After lives there).
-type headerDoer struct{ c *http.Client }
-
-type headerKey struct{}
-
-type headerHolder struct {
-	mu sync.Mutex
-	h  http.Header
-}
-
-func (h *headerHolder) header() http.Header {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.h
-}
-
-func (d *headerDoer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.c.Do(req)
-	if err == nil && resp.StatusCode >= 300 {
-		if h, ok := req.Context().Value(headerKey{}).(*headerHolder); ok {
-			h.mu.Lock()
-			h.h = resp.Header.Clone()
-			h.mu.Unlock()
-		}
-	}
-	return resp, err
 }

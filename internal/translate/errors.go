@@ -1,45 +1,19 @@
 package translate
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/clirflow/clirflow/internal/inputerr"
+	"github.com/clirflow/clirflow/internal/httpx"
 )
 
 // PermanentError is an error that retrying cannot fix: an unknown language pair,
 // a missing program or dictionary, an HTTP 4xx answer other than 408/429.
 // Activities should turn it into a non-retryable error. Config problems are
 // reported as *inputerr.Error (naming the field), which IsPermanent also accepts.
-type PermanentError struct {
-	System string // "apertium", "apy", "dictionary", "openai", "http"
-	Status int    // HTTP status when the error came from a server, else 0
-	Msg    string
-	Err    error // optional cause
-}
-
-func (e *PermanentError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.System)
-	if e.Status != 0 {
-		fmt.Fprintf(&b, ": HTTP %d", e.Status)
-	}
-	if e.Msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Msg)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *PermanentError) Unwrap() error { return e.Err }
+// System is "apertium", "apy", "dictionary", "openai" or "http".
+type PermanentError = httpx.PermanentError
 
 func permanent(system, format string, args ...any) error {
 	return &PermanentError{System: system, Msg: fmt.Sprintf(format, args...)}
@@ -49,78 +23,19 @@ func permanent(system, format string, args ...any) error {
 // retry: a *PermanentError or an *inputerr.Error (bad config / input).
 // Everything else (process crash, timeouts, HTTP 408/429/5xx, network errors)
 // is transient.
-func IsPermanent(err error) bool {
-	if err == nil {
-		return false
-	}
-	var p *PermanentError
-	return errors.As(err, &p) || inputerr.Is(err)
-}
+func IsPermanent(err error) bool { return httpx.IsPermanent(err) }
 
 // StatusError is a transient HTTP error (408, 429, 5xx and other unexpected
 // statuses). For 429 the server's Retry-After, when given, is in RetryAfter.
-type StatusError struct {
-	System        string
-	Status        int
-	Msg           string
-	RetryAfter    time.Duration
-	HasRetryAfter bool
-}
-
-func (e *StatusError) Error() string {
-	s := fmt.Sprintf("%s: HTTP %d", e.System, e.Status)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.HasRetryAfter {
-		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
-	}
-	return s
-}
+type StatusError = httpx.StatusError
 
 // RetryAfter returns the delay a server asked for (HTTP 429/503 Retry-After),
 // if err carries one.
-func RetryAfter(err error) (time.Duration, bool) {
-	var s *StatusError
-	if errors.As(err, &s) && s.HasRetryAfter {
-		return s.RetryAfter, true
-	}
-	return 0, false
-}
+func RetryAfter(err error) (time.Duration, bool) { return httpx.RetryAfter(err) }
 
 // statusError maps a non-2xx HTTP answer: 408, 429 and 5xx are transient
 // (*StatusError), other 4xx are permanent (*PermanentError keeping the server's
 // message).
 func statusError(system string, status int, header http.Header, msg string, now time.Time) error {
-	msg = strings.TrimSpace(msg)
-	if len(msg) > 2000 {
-		msg = msg[:2000] + "…"
-	}
-	if status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
-		return &PermanentError{System: system, Status: status, Msg: msg}
-	}
-	e := &StatusError{System: system, Status: status, Msg: msg}
-	if header != nil {
-		e.RetryAfter, e.HasRetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
-	}
-	return e
-}
-
-// parseRetryAfter reads delta-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
-		return time.Duration(n * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
+	return httpx.FromStatus(system, status, header, msg, now)
 }

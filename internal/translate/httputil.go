@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clirflow/clirflow/internal/httpx"
 	"github.com/clirflow/clirflow/internal/inputerr"
 )
 
@@ -51,22 +52,7 @@ func doHTTP(client *http.Client, system string, req *http.Request, v any) error 
 // ({"error": "..."}, {"error": {"message": ...}}, APy's {"explanation": ...},
 // {"message": ...}) or returns the body itself.
 func errorMessage(body []byte) string {
-	var m map[string]any
-	if json.Unmarshal(body, &m) == nil {
-		for _, k := range []string{"explanation", "error", "message", "detail"} {
-			switch v := m[k].(type) {
-			case string:
-				if v != "" {
-					return v
-				}
-			case map[string]any:
-				if s, ok := v["message"].(string); ok && s != "" {
-					return s
-				}
-			}
-		}
-	}
-	return string(body)
+	return httpx.ErrorMessage(body, "explanation", "error", "message", "detail")
 }
 
 // parallel runs f(i) for i in [0,n) with at most conc in flight; it stops at

@@ -5,17 +5,16 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/clirflow/clirflow/internal/httpx"
 	"github.com/clirflow/clirflow/internal/inputerr"
 )
 
@@ -85,7 +84,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	}
 	oc := openai.DefaultConfig(key)
 	oc.BaseURL = u
-	oc.HTTPClient = &retryAfterDoer{c: hc}
+	oc.HTTPClient = &httpx.HeaderDoer{Client: hc}
 	return &OpenAI{cfg: cfg, client: openai.NewClientWithConfig(oc), tmpl: tmpl, hash: hex.EncodeToString(sum[:])[:12]}, nil
 }
 
@@ -133,8 +132,8 @@ func (o *OpenAI) Translate(ctx context.Context, p Pair, texts []string) ([]strin
 		if err != nil {
 			return err
 		}
-		holder := &retryAfterHolder{}
-		resp, err := o.client.CreateChatCompletion(context.WithValue(ctx, retryAfterKey{}, holder), openai.ChatCompletionRequest{
+		hctx, holder := httpx.WithHeaderHolder(ctx)
+		resp, err := o.client.CreateChatCompletion(hctx, openai.ChatCompletionRequest{
 			Model:       o.cfg.Model,
 			Messages:    []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: prompt}},
 			Temperature: 0,
@@ -159,52 +158,12 @@ func (o *OpenAI) Translate(ctx context.Context, p Pair, texts []string) ([]strin
 	return out, nil
 }
 
-func (o *OpenAI) mapError(err error, h *retryAfterHolder) error {
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	status, msg := 0, ""
-	switch {
-	case errors.As(err, &apiErr):
-		status, msg = apiErr.HTTPStatusCode, apiErr.Message
-	case errors.As(err, &reqErr):
-		status, msg = reqErr.HTTPStatusCode, errorMessage(reqErr.Body)
-		if msg == "" && reqErr.Err != nil {
-			msg = reqErr.Err.Error()
-		}
-	}
+func (o *OpenAI) mapError(err error, h *httpx.HeaderHolder) error {
+	status, msg := httpx.OpenAIStatus(err, errorMessage)
 	if status == 0 {
 		return fmt.Errorf("openai: %w", err)
 	}
-	return statusError("openai", status, h.header(), msg, time.Now())
-}
-
-// retryAfterDoer records the answer headers of non-2xx responses into the
-// holder carried by the request context (go-openai's errors lack headers).
-type retryAfterDoer struct{ c *http.Client }
-
-type retryAfterKey struct{}
-
-type retryAfterHolder struct {
-	mu sync.Mutex
-	h  http.Header
-}
-
-func (h *retryAfterHolder) header() http.Header {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.h
-}
-
-func (d *retryAfterDoer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.c.Do(req)
-	if err == nil && resp.StatusCode >= 300 {
-		if h, ok := req.Context().Value(retryAfterKey{}).(*retryAfterHolder); ok {
-			h.mu.Lock()
-			h.h = resp.Header.Clone()
-			h.mu.Unlock()
-		}
-	}
-	return resp, err
+	return statusError("openai", status, h.Header(), msg, time.Now())
 }
 
 var langNames = map[string]string{
