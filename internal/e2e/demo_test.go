@@ -54,6 +54,7 @@ func TestDemoExperimentOnRealServer(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(res.Report.Dir, "report.md"))
 	require.NoError(t, err)
 	require.Contains(t, string(md), "ndcg_cut.20")
+	require.Contains(t, string(md), "| &emsp;oracle |", "the study table shows each first stage's oracle")
 
 	// Every stage is visible as an activity (or child workflow) in the history.
 	types := historyActivityTypes(t, c, run.GetID(), run.GetRunID())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -102,6 +104,9 @@ func TestListwiseRerankThroughServer(t *testing.T) {
 	require.Len(t, res.Runs, 2)
 	base, rr := res.Runs[0], res.Runs[1]
 	require.Equal(t, "ddtp-es/bm25-og+rankgpt", rr.Name())
+	if dir := os.Getenv("CLIRFLOW_KEEP_REPORT"); dir != "" {
+		require.NoError(t, exec.Command("cp", "-r", res.Report.Dir, dir).Run())
+	}
 	require.NotNil(t, rr.LLM)
 
 	// Windows: 9 per query with 100 candidates; fewer for shorter lists.
@@ -165,6 +170,16 @@ func TestListwiseRerankThroughServer(t *testing.T) {
 	mapBase, _ := experiment.Lookup(base.Eval.Summary, "map")
 	mapRR, _ := experiment.Lookup(rr.Eval.Summary, "map")
 	require.Greater(t, mapRR, mapBase)
+
+	// The study view: oracle row, significance mark, headroom, plots.
+	md, err := os.ReadFile(filepath.Join(res.Report.Dir, "report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "| &emsp;oracle |")
+	require.Contains(t, string(md), "| &emsp;rankgpt | 0.734* |")
+	require.Contains(t, string(md), "realised share of headroom")
+	for _, f := range []string{"study.csv", "study.json", "study.tex", "plots/headroom.svg", "plots/bars-bm25-og.svg", "plots/deltas-ddtp-es-bm25-og+rankgpt.svg"} {
+		require.FileExists(t, filepath.Join(res.Report.Dir, f))
+	}
 
 	// The audit trail of a query: nine windows, bottom first, with answers.
 	var some string

@@ -71,10 +71,17 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 			return ReportInfo{}, err
 		}
 	}
+	st, err := Analyze(ctx, s, in, dir)
+	if err != nil {
+		return ReportInfo{}, fmt.Errorf("analysis: %w", err)
+	}
+	out.Markdown += "\n" + st.Markdown
 	js, err := json.MarshalIndent(struct {
 		ReportInput
-		Drift []string `json:"drift,omitempty"`
-	}{in, out.Drift}, "", "  ")
+		Drift       []string     `json:"drift,omitempty"`
+		Comparisons []Comparison `json:"comparisons,omitempty"`
+		StudyFiles  []string     `json:"study_files"`
+	}{in, out.Drift, st.Comparisons, st.Files}, "", "  ")
 	if err != nil {
 		return ReportInfo{}, err
 	}
@@ -118,7 +125,8 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 			fmt.Fprintf(&md, "- %s\n", d)
 		}
 	}
-	md.WriteString("\nRun files: `runs/DATASET/RUN.trec`; per-query trec_eval output: `eval/DATASET/RUN.txt`.\n")
+	md.WriteString("\nRun files: `runs/DATASET/RUN.trec`; per-query trec_eval output: `eval/DATASET/RUN.txt`; study tables:\n" +
+		"`study.md`, `study.csv`, `study.json`, `study.tex`; plots: `plots/*.svg`.\n")
 	if err := artifact.WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(md.String()), ""); err != nil {
 		return ReportInfo{}, err
 	}
