@@ -11,18 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/workflows"
 )
 
 // Bad input fails the experiment at once with an error naming file and line;
 // the activity is not retried, and nothing is exported as if it were complete.
 func TestBadInputFailsFastThroughServer(t *testing.T) {
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, _ := serverWithWorker(t)
 
 	exp := demoConfig(t)
 	exp.Datasets = exp.Datasets[:1]

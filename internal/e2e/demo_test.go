@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/workflows"
@@ -25,11 +24,7 @@ import (
 // history replays deterministically, and the experiment can be found by its
 // search attribute.
 func TestDemoExperimentOnRealServer(t *testing.T) {
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, _ := serverWithWorker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

@@ -138,3 +138,15 @@ func rawJSON(s string) json.RawMessage { return json.RawMessage(s) }
 func startOptions(name string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: fmt.Sprintf("test-%s-%d", name, time.Now().UnixNano()), TaskQueue: workflows.TaskQueue}
 }
+
+// serverWithWorker starts a dev server and an in-process worker (CPU and LLM
+// task queues) over a fresh artifact store.
+func serverWithWorker(t testing.TB) (client.Client, *artifact.FS) {
+	t.Helper()
+	srv := startDevServer(t, "")
+	c := dial(t, srv.Address)
+	store, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	startWorker(t, c, store, workflows.TaskQueue)
+	return c, store
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/llmtest"
@@ -31,11 +30,7 @@ func rerankExperiment(t testing.TB, url string) config.Experiment {
 
 // cleanRerank runs the experiment undisturbed and returns the reranked run.
 func cleanRerank(t *testing.T, rel llmtest.Relevance) (experiment.RunResult, int) {
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, _ := serverWithWorker(t)
 	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.ListwiseByRelevance(rel)})
 	defer llm.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -52,11 +47,7 @@ func TestRerankSurvivesHTTPFaults(t *testing.T) {
 	rel, _ := relevanceFromQrels(t, exp.Datasets[0])
 	clean, _ := cleanRerank(t, rel)
 
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, _ := serverWithWorker(t)
 	llm := llmtest.NewServer(llmtest.ServerOptions{
 		Answerer: llmtest.ListwiseByRelevance(rel), FaultRate: 0.3, Seed: 7,
 		Faults: []llmtest.Fault{{Kind: llmtest.FaultHTTP500}, {Kind: llmtest.FaultRateLimit, RetryAfter: time.Second}, {Kind: llmtest.FaultTruncated}},
@@ -80,11 +71,7 @@ func TestRerankSurvivesHTTPFaults(t *testing.T) {
 // A model that never answers with a ranking: the run completes, keeps the
 // first-stage order, and says so — it is not a silent copy.
 func TestRerankGarbageAnswersAreReported(t *testing.T) {
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, _ := serverWithWorker(t)
 	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: func(llmtest.ChatRequest) (string, error) {
 		return "I am sorry, I cannot help with ranking these passages.", nil
 	}})

@@ -80,11 +80,7 @@ func slidingWindowReference(order []string, rel func(doc string) float64, window
 }
 
 func TestListwiseRerankThroughServer(t *testing.T) {
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, store := serverWithWorker(t)
 
 	exp := demoConfig(t)
 	exp.Datasets, exp.FirstStages, exp.Translators, exp.Expected = exp.Datasets[:1], exp.FirstStages[:1], nil, nil
@@ -256,11 +252,7 @@ func bubbleReference(initial []string, k int, rel func(string) float64) []string
 }
 
 func TestPairwiseRerankThroughServer(t *testing.T) {
-	srv := startDevServer(t, "")
-	c := dial(t, srv.Address)
-	store, err := artifact.NewFS(t.TempDir())
-	require.NoError(t, err)
-	startWorker(t, c, store, workflows.TaskQueue)
+	c, store := serverWithWorker(t)
 
 	exp := demoConfig(t)
 	exp.Datasets, exp.FirstStages, exp.Translators, exp.Expected = exp.Datasets[:1], exp.FirstStages[:1], nil, nil
