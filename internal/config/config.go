@@ -4,7 +4,11 @@
 // Temporal UI's Start Workflow form alike.
 package config
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/clirflow/clirflow/internal/llm"
+)
 
 // Experiment is the whole description of an experiment. Every field is plain data
 // (no maps ranged over in workflow code, no pointers to shared state) so that it
@@ -114,22 +118,12 @@ type Translator struct {
 	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
 }
 
-// Endpoint is an OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama …).
-type Endpoint struct {
-	Name    string `json:"name" yaml:"name"`
-	BaseURL string `json:"base_url" yaml:"base_url"`
-	// APIKeyEnv names the environment variable holding the key; workers read it.
-	APIKeyEnv string `json:"api_key_env,omitempty" yaml:"api_key_env,omitempty"`
-	Model     string `json:"model" yaml:"model"`
-	// MaxConcurrency bounds requests in flight per worker (default 16).
-	MaxConcurrency int `json:"max_concurrency,omitempty" yaml:"max_concurrency,omitempty"`
-	// RequestsPerMinute and TokensPerMinute: 0 = unlimited.
-	RequestsPerMinute int `json:"requests_per_minute,omitempty" yaml:"requests_per_minute,omitempty"`
-	TokensPerMinute   int `json:"tokens_per_minute,omitempty" yaml:"tokens_per_minute,omitempty"`
-	// Prices per 1,000 tokens, for the cost column.
-	PricePromptPer1K     float64 `json:"price_prompt_per_1k,omitempty" yaml:"price_prompt_per_1k,omitempty"`
-	PriceCompletionPer1K float64 `json:"price_completion_per_1k,omitempty" yaml:"price_completion_per_1k,omitempty"`
-}
+// Endpoint is an OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama …):
+// name, base_url, api_key_env (the NAME of the variable holding the key;
+// workers read it), model, max_concurrency (per worker; default 16),
+// requests_per_minute and tokens_per_minute (0 = unlimited), and prices per
+// 1,000 tokens for the cost column. It is the LLM client's own description.
+type Endpoint = llm.Endpoint
 
 // Reranker reorders first-stage candidates with an LLM.
 type Reranker struct {

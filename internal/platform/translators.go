@@ -72,11 +72,7 @@ func NewLLMClients(cache llm.Cache) func(config.Endpoint) (experiment.Chatter, e
 		if c, ok := made[string(key)]; ok {
 			return c, nil
 		}
-		c, err := llm.New(llm.Endpoint{
-			Name: ep.Name, BaseURL: ep.BaseURL, APIKeyEnv: ep.APIKeyEnv, Model: ep.Model,
-			MaxConcurrency: ep.MaxConcurrency, RequestsPerMinute: ep.RequestsPerMinute, TokensPerMinute: ep.TokensPerMinute,
-			PricePromptPer1K: ep.PricePromptPer1K, PriceCompletionPer1K: ep.PriceCompletionPer1K,
-		}, llm.Options{Cache: cache, Timeout: 5 * time.Minute})
+		c, err := llm.New(ep, llm.Options{Cache: cache, Timeout: 5 * time.Minute})
 		if err != nil {
 			return nil, err
 		}

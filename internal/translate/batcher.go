@@ -83,71 +83,36 @@ func (b *Batcher) Translate(ctx context.Context, p Pair, texts []string) ([]stri
 	if size <= 0 {
 		size = 32
 	}
-	conc := b.Concurrency
-	if conc <= 0 {
-		conc = 1
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, conc)
-	)
-	fail := func(err error) {
+	var mu sync.Mutex
+	nBatches := (len(misses) + size - 1) / size
+	err := parallel(ctx, nBatches, b.Concurrency, func(ctx context.Context, bi int) error {
+		batch := misses[bi*size : min((bi+1)*size, len(misses))]
+		res, err := b.T.Translate(ctx, p, batch)
 		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
+		st.Calls++
 		mu.Unlock()
-	}
-	for lo := 0; lo < len(misses); lo += size {
-		batch := misses[lo:min(lo+size, len(misses))]
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if err == nil && len(res) != len(batch) {
+			err = fmt.Errorf("translate: %s returned %d texts for %d", id, len(res), len(batch))
 		}
-		if ctx.Err() != nil {
-			break
+		if err != nil {
+			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			res, err := b.T.Translate(ctx, p, batch)
+		for j, t := range batch {
+			if b.Cache != nil {
+				if err := b.Cache.Put(keys[t], res[j]); err != nil {
+					return err
+				}
+			}
 			mu.Lock()
-			st.Calls++
+			for _, i := range where[t] {
+				out[i] = res[j]
+			}
+			st.TranslatedTexts++
 			mu.Unlock()
-			if err == nil && len(res) != len(batch) {
-				err = fmt.Errorf("translate: %s returned %d texts for %d", id, len(res), len(batch))
-			}
-			if err != nil {
-				fail(err)
-				return
-			}
-			for j, t := range batch {
-				if b.Cache != nil {
-					if err := b.Cache.Put(keys[t], res[j]); err != nil {
-						fail(err)
-						return
-					}
-				}
-				mu.Lock()
-				for _, i := range where[t] {
-					out[i] = res[j]
-				}
-				st.TranslatedTexts++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, st, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, st, err
 	}
 	return out, st, nil
