@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/clirflow/clirflow/internal/analysis"
@@ -17,6 +18,16 @@ import (
 // Names become file names of exported results, so they are restricted; document
 // ids never are (they are data).
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// uniqueName checks a name and that no earlier entry of its kind has it.
+func uniqueName(seen map[string]bool, path, kind, v string) error {
+	err := checkName(path, v)
+	if seen[v] {
+		err = errors.Join(err, inputerr.Field(path, "duplicate %s name %q", kind, v))
+	}
+	seen[v] = true
+	return err
+}
 
 func checkName(path, v string) error {
 	if v == "" {
@@ -52,11 +63,7 @@ func (e Experiment) Validate() error {
 	datasets := map[string]bool{}
 	for i, d := range e.Datasets {
 		p := fmt.Sprintf("datasets[%d]", i)
-		add(checkName(p+".name", d.Name))
-		if datasets[d.Name] {
-			add(inputerr.Field(p+".name", "duplicate dataset name %q", d.Name))
-		}
-		datasets[d.Name] = true
+		add(uniqueName(datasets, p+".name", "dataset", d.Name))
 		for _, f := range []struct{ field, val string }{{"corpus", d.Corpus}, {"topics", d.Topics}, {"qrels", d.Qrels}} {
 			if strings.TrimSpace(f.val) == "" {
 				add(inputerr.Field(p+"."+f.field, "is required (a file path)"))
@@ -85,11 +92,7 @@ func (e Experiment) Validate() error {
 	translators := map[string]bool{}
 	for i, t := range e.Translators {
 		p := fmt.Sprintf("translators[%d]", i)
-		add(checkName(p+".name", t.Name))
-		if translators[t.Name] {
-			add(inputerr.Field(p+".name", "duplicate translator name %q", t.Name))
-		}
-		translators[t.Name] = true
+		add(uniqueName(translators, p+".name", "translator", t.Name))
 		switch t.Kind {
 		case TranslatorApertium, TranslatorDictionary:
 		case TranslatorAPY, TranslatorHTTP:
@@ -121,11 +124,7 @@ func (e Experiment) Validate() error {
 	stages := map[string]bool{}
 	for i, f := range e.FirstStages {
 		p := fmt.Sprintf("first_stages[%d]", i)
-		add(checkName(p+".name", f.Name))
-		if stages[f.Name] {
-			add(inputerr.Field(p+".name", "duplicate first stage name %q", f.Name))
-		}
-		stages[f.Name] = true
+		add(uniqueName(stages, p+".name", "first stage", f.Name))
 		for j, d := range f.Datasets {
 			if !datasets[d] {
 				add(inputerr.Field(fmt.Sprintf("%s.datasets[%d]", p, j), "unknown dataset %q", d))
@@ -191,11 +190,7 @@ func (e Experiment) Validate() error {
 	endpoints := map[string]bool{}
 	for i, ep := range e.Endpoints {
 		p := fmt.Sprintf("endpoints[%d]", i)
-		add(checkName(p+".name", ep.Name))
-		if endpoints[ep.Name] {
-			add(inputerr.Field(p+".name", "duplicate endpoint name %q", ep.Name))
-		}
-		endpoints[ep.Name] = true
+		add(uniqueName(endpoints, p+".name", "endpoint", ep.Name))
 		add(checkURL(p+".base_url", ep.BaseURL))
 		if strings.TrimSpace(ep.Model) == "" {
 			add(inputerr.Field(p+".model", "is required"))
@@ -216,11 +211,7 @@ func (e Experiment) Validate() error {
 	rerankers := map[string]bool{}
 	for i, r := range e.Rerankers {
 		p := fmt.Sprintf("rerankers[%d]", i)
-		add(checkName(p+".name", r.Name))
-		if rerankers[r.Name] {
-			add(inputerr.Field(p+".name", "duplicate reranker name %q", r.Name))
-		}
-		rerankers[r.Name] = true
+		add(uniqueName(rerankers, p+".name", "reranker", r.Name))
 		if r.Endpoint == "" {
 			add(inputerr.Field(p+".endpoint", "is required (the name of an endpoint)"))
 		} else if !endpoints[r.Endpoint] {
@@ -308,7 +299,7 @@ func (e Experiment) Validate() error {
 		if !ok || !datasets[ds] || !e.hasRun(st) {
 			add(inputerr.Field(p+".run", "%q is not a run of this experiment (dataset/first_stage or dataset/first_stage+reranker)", x.Run))
 		}
-		if !contains(e.Metrics, x.Metric) {
+		if !slices.Contains(e.Metrics, x.Metric) {
 			add(inputerr.Field(p+".metric", "%q is not in metrics", x.Metric))
 		}
 		if math.IsNaN(x.Value) || math.IsInf(x.Value, 0) {
@@ -342,16 +333,7 @@ func checkLang(path, lang string) error {
 }
 
 func oneOf(v string, options ...string) bool {
-	return contains(options, v)
-}
-
-func contains(list []string, v string) bool {
-	for _, o := range list {
-		if o == v {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(options, v)
 }
 
 // CheckFiles verifies that every input file exists and is a regular file, so

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,20 +45,16 @@ type runEval struct {
 	mean     float64
 }
 
-// evalMetric evaluates a stored run in process (exact per-query values; the
-// stored trec_eval text has four decimals only).
-func evalMetric(ctx context.Context, s artifact.Store, qrels trec.Qrels, runRef artifact.Ref, metric string, complete bool) (runEval, error) {
-	b, err := artifact.ReadAll(ctx, s, runRef)
+func loadRun(ctx context.Context, s artifact.Store, ref artifact.Ref) (*trec.Run, error) {
+	b, err := artifact.ReadAll(ctx, s, ref)
 	if err != nil {
-		return runEval{}, err
+		return nil, err
 	}
-	run, err := trec.ParseRun(bytes.NewReader(b), string(runRef))
-	if err != nil {
-		return runEval{}, err
-	}
-	return evalRun(qrels, run, metric, complete)
+	return trec.ParseRun(bytes.NewReader(b), string(ref))
 }
 
+// evalRun evaluates a run in process: exact per-query values (the stored
+// trec_eval text has four decimals only).
 func evalRun(qrels trec.Qrels, run *trec.Run, metric string, complete bool) (runEval, error) {
 	ms, err := eval.ParseMeasures([]string{metric})
 	if err != nil {
@@ -127,7 +124,11 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 	var datasets, stages []string
 	seen := map[string]bool{}
 	for _, r := range in.Runs {
-		e, err := evalMetric(ctx, s, qrelsOf[r.Dataset], r.Run.Ref, metric, complete)
+		run, err := loadRun(ctx, s, r.Run.Ref)
+		if err != nil {
+			return out, err
+		}
+		e, err := evalRun(qrelsOf[r.Dataset], run, metric, complete)
 		if err != nil {
 			return out, err
 		}
@@ -142,14 +143,6 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 		if !seen["s:"+r.Stage] {
 			seen["s:"+r.Stage] = true
 			stages = append(stages, r.Stage)
-		}
-		b, err := artifact.ReadAll(ctx, s, r.Run.Ref)
-		if err != nil {
-			return out, err
-		}
-		run, err := trec.ParseRun(bytes.NewReader(b), string(r.Run.Ref))
-		if err != nil {
-			return out, err
 		}
 		o, err := evalRun(qrelsOf[r.Dataset], oracleRun(run, qrelsOf[r.Dataset]), metric, complete)
 		if err != nil {
@@ -177,7 +170,7 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 		table.Rows = append(table.Rows, row, orow)
 		var rerankers []string
 		for _, r := range in.Runs {
-			if r.LLM != nil && r.FirstStage == st && !contains(rerankers, r.Stage) {
+			if r.LLM != nil && r.FirstStage == st && !slices.Contains(rerankers, r.Stage) {
 				rerankers = append(rerankers, r.Stage)
 			}
 		}
@@ -307,13 +300,4 @@ func writePlot(dir, name string, out *StudyReport, render func(*os.File) error) 
 	}
 	out.Files = append(out.Files, filepath.Join("plots", name))
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
