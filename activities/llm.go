@@ -23,6 +23,8 @@ type LLMActivities struct {
 	Store artifact.Store
 	// Clients returns the (shared, rate-limited, cached, traced) client of an endpoint.
 	Clients func(config.Endpoint) (experiment.Chatter, error)
+	// Dense serves the dense first stages (embeddings, vector stores).
+	Dense DenseDeps
 }
 
 // RerankWindow reorders one listwise window of one query.
@@ -34,6 +36,14 @@ func (a *LLMActivities) RerankWindow(ctx context.Context, in experiment.WindowIn
 	defer newBeat(ctx, nil).stop()
 	out, err := experiment.RerankWindow(ctx, a.Store, c, in)
 	return out, classifyLLM(err)
+}
+
+// SaveRanking stores a query's final order; it is RerankQuery's last local
+// activity on the LLM worker (Activities.SaveRanking is the same step for
+// workflows recorded before windows became local activities).
+func (a *LLMActivities) SaveRanking(ctx context.Context, in experiment.QueryRanking) (artifact.Ref, error) {
+	out, err := experiment.SaveRanking(ctx, a.Store, in)
+	return out, classify(err)
 }
 
 // RerankPass runs one PRP bubble-sort pass (or a whole allpair sort),

@@ -1,5 +1,5 @@
-// Command starter is clirflow's CLI: start experiments, evaluate runs like
-// trec_eval, build the demo collection.
+// Command starter is clirflow's CLI: start and verify experiments, regenerate
+// reports, evaluate runs like trec_eval, build the demo collection.
 package main
 
 import (
@@ -14,10 +14,16 @@ import (
 const usage = `usage: starter COMMAND [flags]
 
 commands:
-  run -config FILE [-wait]     start an experiment (prints the Temporal UI link; -wait shows progress and the table)
+  run -config FILE [-wait]     start an experiment (prints the Temporal UI link; -wait shows progress, the table
+                               and the paths of report.md and report.html)
   validate -config FILE        check a config and its files without starting anything
   eval [-q] [-c] [-m MEASURE]… QRELS RUN
                                evaluate a TREC run; output is byte-compatible with trec_eval 9.0.8
+  verify -config FILE          re-run an experiment (memo hits: cheap) and check its expected scores;
+                               exit 1 with one line per drift beyond the tolerance
+  report -experiment NAME [-artifacts DIR] [-out DIR]
+                               regenerate a finished experiment's report (report.html too) from the
+                               artifact store, running nothing
   audit -experiment NAME -query QID [-run RUN] [-full]
                                the LLM calls behind one query: prompts, answers, repairs, tokens, cache hits
   build-demo [flags]           build a demo collection from Debian's translated package descriptions
@@ -39,6 +45,10 @@ func main() {
 		code = cli.Validate(args, os.Stdout, os.Stderr)
 	case "eval":
 		code = eval.Main(args, os.Stdout, os.Stderr)
+	case "verify":
+		code = cli.Verify(args, os.Stdout, os.Stderr)
+	case "report":
+		code = cli.Report(args, os.Stdout, os.Stderr)
 	case "audit":
 		code = cli.Audit(args, os.Stdout, os.Stderr)
 	case "build-demo":

@@ -4,6 +4,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/clirflow/clirflow/activities"
+	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 )
@@ -76,7 +78,7 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		return ExperimentResult{}, temporal.NewNonRetryableApplicationError("invalid experiment config: "+err.Error(), ErrTypeInvalidConfig, err)
 	}
 	plan := planRuns(exp)
-	progress := Progress{Total: len(exp.Datasets) + len(plan.translations) + len(plan.indexes) + len(plan.runs) + len(plan.reranks) + 1, Current: "preparing datasets"}
+	progress := Progress{Total: len(exp.Datasets) + len(plan.translations) + len(plan.indexes) + len(plan.dense) + len(plan.runs) + len(plan.reranks) + 1, Current: "preparing datasets"}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
 		return ExperimentResult{}, err
 	}
@@ -143,12 +145,51 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		progress.Done++
 	}
 
+	// 3b. Each distinct (corpus, encoder, store) embedded once, in parallel,
+	// on the LLM queue (the embeddings endpoint's limits hold there).
+	dense := make([]experiment.DenseIndexInfo, len(plan.dense))
+	if len(plan.dense) > 0 {
+		progress.Current = "embedding corpora"
+		lctx := workflow.WithActivityOptions(ctx, denseActivityOptions(workflow.GetInfo(ctx).TaskQueueName+LLMQueueSuffix))
+		var la *activities.LLMActivities
+		dxFutures := make([]workflow.Future, len(plan.dense))
+		for i, dx := range plan.dense {
+			corpus := prepared[dx.dataset].Corpus
+			if dx.translation >= 0 {
+				corpus = translations[dx.translation].Ref
+			}
+			dxFutures[i] = workflow.ExecuteActivity(lctx, la.BuildDenseIndex, denseIndexInput(exp, dx.stage, corpus))
+		}
+		for i, f := range dxFutures {
+			if err := f.Get(ctx, &dense[i]); err != nil {
+				return ExperimentResult{}, fmt.Errorf("embedding %s for %s: %w", exp.Datasets[plan.dense[i].dataset].Name, exp.FirstStages[plan.dense[i].stage].Name, err)
+			}
+			progress.Done++
+		}
+	}
+
 	// 4. Runs as child workflows, in parallel; all are awaited so that every run
-	// that can finish is cached even when another fails.
+	// that can finish is cached even when another fails. Fusion runs start
+	// once the runs they fuse are done.
 	progress.Current = "retrieving and evaluating"
 	info := workflow.GetInfo(ctx)
 	runFutures := make([]workflow.ChildWorkflowFuture, len(plan.runs))
-	for i, r := range plan.runs {
+	runs := make([]experiment.RunResult, len(plan.runs))
+	var errs []error
+	awaited := make([]bool, len(plan.runs))
+	await := func(i int) {
+		if runFutures[i] == nil || awaited[i] {
+			return
+		}
+		awaited[i] = true
+		if err := runFutures[i].Get(ctx, &runs[i]); err != nil {
+			errs = append(errs, fmt.Errorf("run %s/%s: %w", exp.Datasets[plan.runs[i].dataset].Name, exp.FirstStages[plan.runs[i].stage].Name, err))
+			return
+		}
+		progress.Done++
+	}
+	start := func(i int) {
+		r := plan.runs[i]
 		in := RunInput{
 			Dataset:    prepared[r.dataset],
 			Stage:      exp.FirstStages[r.stage],
@@ -162,19 +203,38 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		if r.topics >= 0 {
 			in.Topics = translations[r.topics].Ref
 		}
+		if r.dense >= 0 {
+			in.Dense = dense[r.dense]
+			in.DenseIndex = denseIndexInput(exp, plan.dense[r.dense].stage, "")
+		}
+		for _, j := range r.inputs {
+			in.Inputs = append(in.Inputs, runs[j].Run.Ref)
+		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, in.Dataset.Name, in.Stage.Name),
 		})
 		runFutures[i] = workflow.ExecuteChildWorkflow(cctx, Run, in)
 	}
-	runs := make([]experiment.RunResult, len(plan.runs))
-	var errs []error
-	for i, f := range runFutures {
-		if err := f.Get(ctx, &runs[i]); err != nil {
-			errs = append(errs, fmt.Errorf("run %s/%s: %w", exp.Datasets[plan.runs[i].dataset].Name, exp.FirstStages[plan.runs[i].stage].Name, err))
+	for i, r := range plan.runs {
+		if exp.FirstStages[r.stage].Kind != config.KindFusion {
+			start(i)
+		}
+	}
+	for i, r := range plan.runs {
+		if exp.FirstStages[r.stage].Kind != config.KindFusion {
 			continue
 		}
-		progress.Done++
+		ok := true
+		for _, j := range r.inputs {
+			await(j)
+			ok = ok && runs[j].Run.Ref != ""
+		}
+		if ok { // else the failed input is already reported
+			start(i)
+		}
+	}
+	for i := range runFutures {
+		await(i)
 	}
 	if len(errs) > 0 {
 		return ExperimentResult{}, errors.Join(errs...)
@@ -263,8 +323,19 @@ type plannedIndex struct {
 
 type plannedRun struct {
 	dataset, stage int
-	index          int // into plan.indexes; -1 when the stage needs no index
-	topics         int // into plan.translations (queries); -1: the original topics
+	index          int   // into plan.indexes; -1 when the stage needs no index
+	topics         int   // into plan.translations (queries); -1: the original topics
+	dense          int   // into plan.dense; -1 unless a dense stage
+	inputs         []int // into plan.runs, the runs a fusion stage fuses
+}
+
+// plannedDense is one corpus embedded with one encoder into one store,
+// shared by the dense stages that agree on all three.
+type plannedDense struct {
+	dataset     int
+	translation int // into plan.translations (documents); -1: the original corpus
+	stage       int // the first stage that asked first (its settings)
+	key         string
 }
 
 type plannedRerank struct {
@@ -277,6 +348,7 @@ type plannedRerank struct {
 type runPlan struct {
 	translations []plannedTranslation
 	indexes      []plannedIndex
+	dense        []plannedDense
 	runs         []plannedRun
 	reranks      []plannedRerank
 }
@@ -304,29 +376,64 @@ func planRuns(e config.Experiment) runPlan {
 		p.indexes = append(p.indexes, plannedIndex{dataset: di, translation: tri, language: lang})
 		return len(p.indexes) - 1
 	}
+	dense := func(di, tri, si int) int {
+		s := e.FirstStages[si]
+		ep, _ := e.EndpointNamed(s.Endpoint)
+		enc, _ := json.Marshal(s.Encoder)
+		key := fmt.Sprintf("%s|%s|%s|%s|%s", ep.BaseURL, ep.Model, enc, s.Metric, s.VectorStore.Key())
+		for i, dx := range p.dense {
+			if dx.dataset == di && dx.translation == tri && dx.key == key {
+				return i
+			}
+		}
+		p.dense = append(p.dense, plannedDense{dataset: di, translation: tri, stage: si, key: key})
+		return len(p.dense) - 1
+	}
+	// Fusion stages come after every other stage of their dataset (their
+	// inputs must have run), in config order among themselves.
 	for di, d := range e.Datasets {
-		for si, s := range e.FirstStages {
-			if !s.AppliesTo(d.Name) {
-				continue
-			}
-			r := plannedRun{dataset: di, stage: si, index: -1, topics: -1}
-			if s.Kind == config.KindBM25 {
-				switch s.Translate {
-				case config.TranslateDocuments:
-					tri := translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.DocLang, d.QueryLang)
-					r.index = index(di, tri, d.QueryLang)
-				case config.TranslateQueries:
-					r.topics = translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.QueryLang, d.DocLang)
-					r.index = index(di, -1, d.DocLang)
-				default:
-					lang := s.Analyzer
-					if lang == "" {
-						lang = d.DocLang
-					}
-					r.index = index(di, -1, lang)
+		for _, fusion := range []bool{false, true} {
+			for si, s := range e.FirstStages {
+				if !s.AppliesTo(d.Name) || (s.Kind == config.KindFusion) != fusion {
+					continue
 				}
+				r := plannedRun{dataset: di, stage: si, index: -1, topics: -1, dense: -1}
+				switch s.Kind {
+				case config.KindDense:
+					tri := -1
+					switch s.Translate {
+					case config.TranslateDocuments:
+						tri = translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.DocLang, d.QueryLang)
+					case config.TranslateQueries:
+						r.topics = translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.QueryLang, d.DocLang)
+					}
+					r.dense = dense(di, tri, si)
+				case config.KindFusion:
+					for _, name := range s.Inputs {
+						for j, pr := range p.runs {
+							if pr.dataset == di && e.FirstStages[pr.stage].Name == name {
+								r.inputs = append(r.inputs, j)
+							}
+						}
+					}
+				case config.KindBM25:
+					switch s.Translate {
+					case config.TranslateDocuments:
+						tri := translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.DocLang, d.QueryLang)
+						r.index = index(di, tri, d.QueryLang)
+					case config.TranslateQueries:
+						r.topics = translation(di, fmt.Sprintf("first_stages[%d]", si), s.Translator, s.Translate, d.QueryLang, d.DocLang)
+						r.index = index(di, -1, d.DocLang)
+					default:
+						lang := s.Analyzer
+						if lang == "" {
+							lang = d.DocLang
+						}
+						r.index = index(di, -1, lang)
+					}
+				}
+				p.runs = append(p.runs, r)
 			}
-			p.runs = append(p.runs, r)
 		}
 	}
 	// Rerankers over every run they apply to, one run per passage length;
@@ -361,6 +468,24 @@ func setSearchAttributes(ctx workflow.Context, e config.Experiment) error {
 		return nil
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, SearchExperiment.ValueSet(e.Name), SearchDatasets.ValueSet(names))
+}
+
+// denseIndexInput describes how first stage si embeds corpus (the stage's
+// endpoint, resolved encoder, metric and store; validated before).
+func denseIndexInput(exp config.Experiment, si int, corpus artifact.Ref) experiment.DenseIndexInput {
+	s := exp.FirstStages[si]
+	ep, _ := exp.EndpointNamed(s.Endpoint)
+	field := fmt.Sprintf("first_stages[%d]", si)
+	enc, _ := s.EncoderPreset(field)
+	return experiment.DenseIndexInput{Corpus: corpus, Endpoint: ep, Encoder: enc, Store: *s.VectorStore, Metric: s.Metric, Field: field}
+}
+
+// denseActivityOptions: embedding a corpus is long and checkpoints by
+// heartbeat; endpoint errors retry like LLM calls.
+func denseActivityOptions(queue string) workflow.ActivityOptions {
+	o := llmActivityOptions(queue)
+	o.StartToCloseTimeout = 12 * time.Hour
+	return o
 }
 
 // cpuActivityOptions: activities run on the workflow's own task queue (so a

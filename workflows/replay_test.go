@@ -20,6 +20,11 @@ import (
 //
 //	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo.json \
 //	  go test -run TestDemoExperimentOnRealServer ./internal/e2e/
+//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v1.json \
+//	  go test -run TestListwiseRerankThroughServer ./internal/e2e/
+//
+// experiment_rerank*.json predate windows as local activities (version 0 of
+// "rerank-query-on-llm-queue"); experiment_rerank_v1*.json are version 1.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
@@ -45,6 +50,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: "Experiment"})
 			r.RegisterWorkflowWithOptions(RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
+			r.RegisterWorkflowWithOptions(RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
 			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: exec.WorkflowID, RunID: exec.RunID},
 			}))

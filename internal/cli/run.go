@@ -102,24 +102,12 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if *id == "" {
 		*id = fmt.Sprintf("clirflow-%s-%s", exp.Name, uuid.NewString()[:8])
 	}
-	names := make([]string, 0, len(exp.Datasets))
-	for _, d := range exp.Datasets {
-		names = append(names, d.Name)
-	}
-	sort.Strings(names)
 	ctx := context.Background()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:        *id,
-		TaskQueue: conn.queue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SearchExperiment.ValueSet(exp.Name), workflows.SearchDatasets.ValueSet(names)),
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, "Experiment", exp)
+	run, link, err := startExperiment(ctx, c, conn, namespace, exp, *id)
 	if err != nil {
-		fmt.Fprintf(stderr, "start experiment: %v\n", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	link := fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(conn.ui, "/"), namespace, run.GetID(), run.GetRunID())
 	fmt.Fprintf(stdout, "started experiment %s: workflow %s\n%s\n", exp.Name, run.GetID(), link)
 	if !*wait {
 		return 0
@@ -145,7 +133,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if len(res.Translations) > 0 {
 		fmt.Fprintf(stdout, "translator calls: %d\n", calls)
 	}
-	fmt.Fprintf(stdout, "report: %s\nhistory: %s\n", filepath.Join(res.Report.Dir, "report.md"), link)
+	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(res.Report.Dir, "report.md"))
+	if res.Report.HTML != "" {
+		fmt.Fprintf(stdout, "html report: %s\n", res.Report.HTML)
+	}
+	fmt.Fprintf(stdout, "history: %s\n", link)
 	if len(res.Report.Drift) > 0 {
 		fmt.Fprintln(stdout, "\nREPRODUCTION DRIFT (expected scores in the config differ):")
 		for _, d := range res.Report.Drift {
@@ -154,6 +146,28 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 3
 	}
 	return 0
+}
+
+// startExperiment starts the Experiment workflow, tagged with its search
+// attributes, and returns it with its link in the Temporal UI.
+func startExperiment(ctx context.Context, c client.Client, conn connFlags, namespace string, exp config.Experiment, id string) (client.WorkflowRun, string, error) {
+	names := make([]string, 0, len(exp.Datasets))
+	for _, d := range exp.Datasets {
+		names = append(names, d.Name)
+	}
+	sort.Strings(names)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: conn.queue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchExperiment.ValueSet(exp.Name), workflows.SearchDatasets.ValueSet(names)),
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, "Experiment", exp)
+	if err != nil {
+		return nil, "", fmt.Errorf("start experiment: %w", err)
+	}
+	link := fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(conn.ui, "/"), namespace, run.GetID(), run.GetRunID())
+	return run, link, nil
 }
 
 func waitWithProgress(ctx context.Context, c client.Client, run client.WorkflowRun, stderr io.Writer) (workflows.ExperimentResult, error) {

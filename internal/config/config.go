@@ -7,6 +7,7 @@ package config
 import (
 	"strconv"
 
+	"github.com/clirflow/clirflow/internal/embed"
 	"github.com/clirflow/clirflow/internal/llm"
 )
 
@@ -35,6 +36,8 @@ type Experiment struct {
 	Expected []Expectation `json:"expected,omitempty" yaml:"expected,omitempty"`
 	// Tolerance for Expected; default 1e-4 (trec_eval prints four decimals).
 	Tolerance *float64 `json:"tolerance,omitempty" yaml:"tolerance,omitempty"`
+	// Study configures the report's significance tests.
+	Study Study `json:"study,omitzero" yaml:"study,omitempty"`
 
 	// unknown lists keys of a JSON input that match no field (see UnmarshalJSON).
 	unknown []string
@@ -64,12 +67,42 @@ type Dataset struct {
 	Qrels       string   `json:"qrels" yaml:"qrels"`
 	QueryLang   string   `json:"query_lang" yaml:"query_lang"`
 	DocLang     string   `json:"doc_lang" yaml:"doc_lang"`
+	// StudyMetric is the metric of this dataset in the study table (one of
+	// Metrics; default the first): the study reports MAP for CLEF and
+	// nDCG@20 for CIRAL.
+	StudyMetric string `json:"study_metric,omitempty" yaml:"study_metric,omitempty"`
 }
+
+// StudyMetricOr returns the dataset's study metric, or def when unset.
+func (d Dataset) StudyMetricOr(def string) string {
+	if d.StudyMetric != "" {
+		return d.StudyMetric
+	}
+	return def
+}
+
+// Study configures the report's analysis beyond the defaults (each reranked
+// run t-tested against its first stage, p < 0.05, no correction).
+type Study struct {
+	// Baseline names a run (a first stage, or STAGE+RERANKER[-tN]) that every
+	// reranked run is also t-tested against, on each dataset it ran on.
+	Baseline string `json:"baseline,omitempty" yaml:"baseline,omitempty"`
+	// Correction adjusts the p-values of all the report's t-tests for
+	// multiple comparisons: none (default), holm or bonferroni.
+	Correction string `json:"correction,omitempty" yaml:"correction,omitempty"`
+}
+
+// Multiple-comparison corrections of Study.Correction.
+const (
+	CorrectionNone       = "none"
+	CorrectionHolm       = "holm"
+	CorrectionBonferroni = "bonferroni"
+)
 
 // FirstStage is a retriever producing the candidate list of every query.
 type FirstStage struct {
 	Name string `json:"name" yaml:"name"`
-	// Kind: bm25 or run_file.
+	// Kind: bm25, dense, fusion or run_file.
 	Kind string `json:"kind" yaml:"kind"`
 	// Datasets restricts the stage to these datasets; empty means all.
 	Datasets []string `json:"datasets,omitempty" yaml:"datasets,omitempty"`
@@ -89,6 +122,24 @@ type FirstStage struct {
 	Translate string `json:"translate,omitempty" yaml:"translate,omitempty"`
 	// Translator names an entry of translators (required with translate).
 	Translator string `json:"translator,omitempty" yaml:"translator,omitempty"`
+
+	// Dense stages (kind dense; translate works as for BM25): Endpoint names
+	// an entry of endpoints serving /v1/embeddings; Encoder is the model's
+	// input format (a preset such as multilingual-e5-large, bge-m3,
+	// nv-embed-v2, mgte, repllama, plus overrides); Metric cosine (default) or
+	// dot; VectorStore where the vectors live (default the embedded store).
+	Endpoint    string       `json:"endpoint,omitempty" yaml:"endpoint,omitempty"`
+	Encoder     *embed.Spec  `json:"encoder,omitempty" yaml:"encoder,omitempty"`
+	Metric      string       `json:"metric,omitempty" yaml:"metric,omitempty"`
+	VectorStore *VectorStore `json:"vector_store,omitempty" yaml:"vector_store,omitempty"`
+
+	// Fusion stages (kind fusion): Inputs names two or more other first
+	// stages (not fusions); Method rrf (default) or minmax; RRFK the RRF
+	// constant (60); Weights one per input for minmax (default equal).
+	Inputs  []string  `json:"inputs,omitempty" yaml:"inputs,omitempty"`
+	Method  string    `json:"method,omitempty" yaml:"method,omitempty"`
+	RRFK    float64   `json:"rrf_k,omitempty" yaml:"rrf_k,omitempty"`
+	Weights []float64 `json:"weights,omitempty" yaml:"weights,omitempty"`
 }
 
 // Translator configures one translation system.
@@ -354,6 +405,25 @@ func (e Experiment) WithDefaults() Experiment {
 			if f.B == nil {
 				v := DefaultB
 				f.B = &v
+			}
+		}
+		if f.Kind == KindDense {
+			if f.Metric == "" {
+				f.Metric = MetricCosine
+			}
+			vs := VectorStore{}
+			if f.VectorStore != nil {
+				vs = *f.VectorStore
+			}
+			vs = vs.WithDefaults()
+			f.VectorStore = &vs
+		}
+		if f.Kind == KindFusion {
+			if f.Method == "" {
+				f.Method = FusionRRF
+			}
+			if f.RRFK == 0 && f.Method == FusionRRF {
+				f.RRFK = DefaultRRFK
 			}
 		}
 		if f.Depth == 0 {

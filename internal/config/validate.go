@@ -133,6 +133,18 @@ func (e Experiment) Validate() error {
 		if f.Depth < 0 || f.Depth > MaxDepth {
 			add(inputerr.Field(p+".depth", "must be between 1 and %d, got %d", MaxDepth, f.Depth))
 		}
+		dense := f.Endpoint != "" || f.Encoder != nil || f.Metric != "" || f.VectorStore != nil
+		fused := len(f.Inputs) > 0 || f.Method != "" || f.RRFK != 0 || len(f.Weights) > 0
+		bm25 := f.K1 != nil || f.B != nil || f.Analyzer != ""
+		only := func(set bool, fields, kind string) {
+			if set && f.Kind != kind {
+				add(inputerr.Field(p, "%s only apply to kind %s", fields, kind))
+			}
+		}
+		only(bm25, "k1, b and analyzer", KindBM25)
+		only(dense, "endpoint, encoder, metric and vector_store", KindDense)
+		only(fused, "inputs, method, rrf_k and weights", KindFusion)
+		only(f.Path != "", "path", KindRunFile)
 		switch f.Kind {
 		case KindBM25:
 			if f.K1 != nil && (*f.K1 < 0 || math.IsNaN(*f.K1) || math.IsInf(*f.K1, 0)) {
@@ -143,38 +155,30 @@ func (e Experiment) Validate() error {
 			}
 			if f.Analyzer != "" {
 				add(checkLang(p+".analyzer", f.Analyzer))
-			}
-			if f.Path != "" {
-				add(inputerr.Field(p+".path", "only applies to kind %s", KindRunFile))
-			}
-			switch f.Translate {
-			case TranslateNone:
-				if f.Translator != "" {
-					add(inputerr.Field(p+".translator", "needs translate: queries or documents"))
-				}
-			case TranslateQueries, TranslateDocuments:
-				if f.Translator == "" {
-					add(inputerr.Field(p+".translator", "is required with translate: %s", f.Translate))
-				} else if !translators[f.Translator] {
-					add(inputerr.Field(p+".translator", "unknown translator %q (define it under translators)", f.Translator))
-				}
-				if f.Analyzer != "" {
+				if f.Translate != TranslateNone {
 					add(inputerr.Field(p+".analyzer", "follows the translation (query language for documents, document language for queries); leave it unset"))
 				}
-			default:
-				add(inputerr.Field(p+".translate", "unknown mode %q (queries or documents; leave unset for no translation)", f.Translate))
+			}
+			add(checkTranslation(p, f, translators))
+		case KindDense:
+			add(e.checkDense(p, f))
+			add(checkTranslation(p, f, translators))
+		case KindFusion:
+			add(e.checkFusion(p, i, f))
+			if f.Translate != "" || f.Translator != "" {
+				add(inputerr.Field(p, "translate and translator do not apply to kind %s (its inputs translate)", KindFusion))
 			}
 		case KindRunFile:
 			if strings.TrimSpace(f.Path) == "" {
 				add(inputerr.Field(p+".path", "is required for kind %s (a TREC run file)", KindRunFile))
 			}
-			if f.K1 != nil || f.B != nil || f.Analyzer != "" || f.Translate != "" || f.Translator != "" {
-				add(inputerr.Field(p, "k1, b, analyzer, translate and translator only apply to kind %s", KindBM25))
+			if f.Translate != "" || f.Translator != "" {
+				add(inputerr.Field(p, "translate and translator do not apply to kind %s", KindRunFile))
 			}
 		case "":
-			add(inputerr.Field(p+".kind", "is required (%s or %s)", KindBM25, KindRunFile))
+			add(inputerr.Field(p+".kind", "is required (%s)", stageKinds))
 		default:
-			add(inputerr.Field(p+".kind", "unknown kind %q (%s or %s)", f.Kind, KindBM25, KindRunFile))
+			add(inputerr.Field(p+".kind", "unknown kind %q (%s)", f.Kind, stageKinds))
 		}
 	}
 	for i, f := range e.FirstStages {
@@ -293,6 +297,17 @@ func (e Experiment) Validate() error {
 			add(inputerr.Field(fmt.Sprintf("metrics[%d]", i), "%q names several values; give one cut-off, e.g. %s.10", m, m))
 		}
 	}
+	for i, d := range e.Datasets {
+		if d.StudyMetric != "" && !slices.Contains(e.Metrics, d.StudyMetric) {
+			add(inputerr.Field(fmt.Sprintf("datasets[%d].study_metric", i), "%q is not in metrics %v", d.StudyMetric, e.Metrics))
+		}
+	}
+	if b := e.Study.Baseline; b != "" && !e.hasRun(b) {
+		add(inputerr.Field("study.baseline", "%q is not a run of this experiment (a first stage, or first_stage+reranker)", b))
+	}
+	if !oneOf(e.Study.Correction, "", CorrectionNone, CorrectionHolm, CorrectionBonferroni) {
+		add(inputerr.Field("study.correction", "unknown correction %q (none, holm, bonferroni)", e.Study.Correction))
+	}
 	for i, x := range e.Expected {
 		p := fmt.Sprintf("expected[%d]", i)
 		ds, st, ok := strings.Cut(x.Run, "/")
@@ -318,6 +333,27 @@ func checkURL(path, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return inputerr.Field(path, "%q is not an http(s) URL", raw)
+	}
+	return nil
+}
+
+const stageKinds = KindBM25 + ", " + KindDense + ", " + KindFusion + " or " + KindRunFile
+
+// checkTranslation checks a stage's cross-lingual mode (BM25 and dense).
+func checkTranslation(p string, f FirstStage, translators map[string]bool) error {
+	switch f.Translate {
+	case TranslateNone:
+		if f.Translator != "" {
+			return inputerr.Field(p+".translator", "needs translate: queries or documents")
+		}
+	case TranslateQueries, TranslateDocuments:
+		if f.Translator == "" {
+			return inputerr.Field(p+".translator", "is required with translate: %s", f.Translate)
+		} else if !translators[f.Translator] {
+			return inputerr.Field(p+".translator", "unknown translator %q (define it under translators)", f.Translator)
+		}
+	default:
+		return inputerr.Field(p+".translate", "unknown mode %q (queries or documents; leave unset for no translation)", f.Translate)
 	}
 	return nil
 }

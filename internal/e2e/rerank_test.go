@@ -196,6 +196,9 @@ func TestListwiseRerankThroughServer(t *testing.T) {
 		writeHistoryJSON(t, fetchHistory(t, c, run.GetID(), run.GetRunID()), path, run.GetID(), run.GetRunID())
 		child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
 		writeHistoryJSON(t, fetchHistory(t, c, child, ""), strings.Replace(path, ".json", "_rerankrun.json", 1), child, "")
+		// One query's child: windows as local activities (markers).
+		query := child + "/" + some
+		writeHistoryJSON(t, fetchHistory(t, c, query, ""), strings.Replace(path, ".json", "_rerankquery.json", 1), query, "")
 	}
 
 	// Re-running the experiment asks the model nothing.

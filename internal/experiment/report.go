@@ -48,11 +48,39 @@ type ReportInfo struct {
 	Dir      string   `json:"dir"`
 	Markdown string   `json:"markdown"`
 	Drift    []string `json:"drift,omitempty"`
+	// HTML is the path of report.html, the page with everything.
+	HTML string `json:"html,omitempty"`
 }
 
-// WriteReport exports run files, per-query evaluations, results.json and
-// report.md into the experiment's output directory, each file atomically.
+// reportInputVersion keys the memo of an experiment's latest report input,
+// from which `starter report` regenerates the report.
+const reportInputVersion = "report-input-v1"
+
+func reportInputKey(experiment string) artifact.Key {
+	return artifact.KeyOf(reportInputVersion, experiment)
+}
+
+// LoadReportInput returns the input of the experiment's latest report, as
+// WriteReport recorded it in the store; false when there is none.
+func LoadReportInput(ctx context.Context, s artifact.Store, experiment string) (ReportInput, bool, error) {
+	var in ReportInput
+	ok, err := s.GetMemo(ctx, reportInputKey(experiment), &in)
+	return in, ok, err
+}
+
+// WriteReport records the report's input in the store (so that the report
+// can be regenerated without running anything) and renders the report.
 func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportInfo, error) {
+	if err := s.PutMemo(ctx, reportInputKey(in.Experiment.Name), in); err != nil {
+		return ReportInfo{}, err
+	}
+	return RenderReport(ctx, s, in)
+}
+
+// RenderReport exports run files, per-query evaluations, audit indexes,
+// results.json, the study's tables and plots, report.md and report.html into
+// the experiment's output directory, each file atomically.
+func RenderReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportInfo, error) {
 	dir, err := filepath.Abs(in.Experiment.Output)
 	if err != nil {
 		return ReportInfo{}, err
@@ -64,11 +92,16 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 	out.Markdown = MarkdownTable(in.Experiment.Metrics, in.Runs)
 	for _, r := range in.Runs {
 		// Dataset and stage names are validated identifiers, safe as path parts.
-		if err := artifact.CopyFileAtomic(ctx, s, r.Run.Ref, filepath.Join(dir, "runs", r.Dataset, r.Stage+".trec")); err != nil {
+		if err := artifact.CopyFileAtomic(ctx, s, r.Run.Ref, filepath.Join(dir, runFile(r))); err != nil {
 			return ReportInfo{}, err
 		}
-		if err := artifact.CopyFileAtomic(ctx, s, r.Eval.PerQuery, filepath.Join(dir, "eval", r.Dataset, r.Stage+".txt")); err != nil {
+		if err := artifact.CopyFileAtomic(ctx, s, r.Eval.PerQuery, filepath.Join(dir, evalFile(r))); err != nil {
 			return ReportInfo{}, err
+		}
+		if r.Audit != "" {
+			if err := artifact.CopyFileAtomic(ctx, s, r.Audit, filepath.Join(dir, auditFile(r))); err != nil {
+				return ReportInfo{}, err
+			}
 		}
 	}
 	st, err := Analyze(ctx, s, in, dir)
@@ -125,13 +158,37 @@ func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportI
 			fmt.Fprintf(&md, "- %s\n", d)
 		}
 	}
-	md.WriteString("\nRun files: `runs/DATASET/RUN.trec`; per-query trec_eval output: `eval/DATASET/RUN.txt`; study tables:\n" +
-		"`study.md`, `study.csv`, `study.json`, `study.tex`; plots: `plots/*.svg`.\n")
+	md.WriteString("\nEverything on one page: `report.html`. Run files: `runs/DATASET/RUN.trec`; per-query trec_eval output: `eval/DATASET/RUN.txt`;\n" +
+		"audit indexes of reranked runs (query → audit records): `audit/DATASET/RUN.json`; study tables: `" + strings.Join(tableFiles(st), "`, `") + "`; plots: `plots/*.svg`.\n")
 	if err := artifact.WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(md.String()), ""); err != nil {
+		return ReportInfo{}, err
+	}
+	page, err := renderHTML(in, out, st, warnings)
+	if err != nil {
+		return ReportInfo{}, err
+	}
+	out.HTML = filepath.Join(dir, "report.html")
+	if err := artifact.WriteFileAtomic(out.HTML, page, ""); err != nil {
 		return ReportInfo{}, err
 	}
 	return out, nil
 }
+
+// tableFiles are the study's files other than plots.
+func tableFiles(st StudyReport) []string {
+	var out []string
+	for _, f := range st.Files {
+		if !strings.HasPrefix(f, "plots/") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Paths of a run's exported files, relative to the report directory.
+func runFile(r RunResult) string   { return filepath.Join("runs", r.Dataset, r.Stage+".trec") }
+func evalFile(r RunResult) string  { return filepath.Join("eval", r.Dataset, r.Stage+".txt") }
+func auditFile(r RunResult) string { return filepath.Join("audit", r.Dataset, r.Stage+".json") }
 
 // MarkdownTable renders runs × metrics with four decimals, as trec_eval
 // prints; reranked runs add their LLM calls, tokens, cost and repairs.
@@ -191,14 +248,42 @@ func Lookup(summary []MetricValue, name string) (float64, bool) {
 	return 0, false
 }
 
-// CheckExpected compares results with the recorded reference scores, like
-// Pyserini's reproduction configs; each drift beyond the tolerance is a line.
-func CheckExpected(e config.Experiment, runs []RunResult) []string {
+// Drift is an expected score of the config that the results do not
+// reproduce within the tolerance.
+type Drift struct {
+	Run       string  `json:"run"`
+	Metric    string  `json:"metric"`
+	Expected  float64 `json:"expected"`
+	Got       float64 `json:"got"`
+	Tolerance float64 `json:"tolerance"`
+	// Problem is set when there is no value to compare: "no such run" or
+	// "not computed".
+	Problem string `json:"problem,omitempty"`
+}
+
+func (d Drift) String() string {
+	switch d.Problem {
+	case "":
+		return fmt.Sprintf("%s %s: got %.4f, expected %.4f (tolerance %g)", d.Run, d.Metric, d.Got, d.Expected, d.Tolerance)
+	case driftNoRun:
+		return fmt.Sprintf("%s: %s", d.Run, d.Problem)
+	}
+	return fmt.Sprintf("%s %s: %s", d.Run, d.Metric, d.Problem)
+}
+
+const (
+	driftNoRun       = "no such run"
+	driftNotComputed = "not computed"
+)
+
+// Drifts compares results with the recorded reference scores, like
+// Pyserini's reproduction configs: one Drift per expectation not met.
+func Drifts(e config.Experiment, runs []RunResult) []Drift {
 	tol := config.DefaultTolerance
 	if e.Tolerance != nil {
 		tol = *e.Tolerance
 	}
-	var drift []string
+	var drift []Drift
 	for _, x := range e.Expected {
 		found := false
 		for _, r := range runs {
@@ -207,15 +292,26 @@ func CheckExpected(e config.Experiment, runs []RunResult) []string {
 			}
 			found = true
 			v, ok := Lookup(r.Eval.Summary, x.Metric)
+			d := Drift{Run: x.Run, Metric: x.Metric, Expected: x.Value, Got: v, Tolerance: tol}
 			if !ok {
-				drift = append(drift, fmt.Sprintf("%s %s: not computed", x.Run, x.Metric))
+				d.Problem = driftNotComputed
+				drift = append(drift, d)
 			} else if math.Abs(v-x.Value) > tol {
-				drift = append(drift, fmt.Sprintf("%s %s: got %.4f, expected %.4f (tolerance %g)", x.Run, x.Metric, v, x.Value, tol))
+				drift = append(drift, d)
 			}
 		}
 		if !found {
-			drift = append(drift, fmt.Sprintf("%s: no such run", x.Run))
+			drift = append(drift, Drift{Run: x.Run, Metric: x.Metric, Expected: x.Value, Tolerance: tol, Problem: driftNoRun})
 		}
 	}
 	return drift
+}
+
+// CheckExpected is Drifts as lines of text.
+func CheckExpected(e config.Experiment, runs []RunResult) []string {
+	var out []string
+	for _, d := range Drifts(e, runs) {
+		out = append(out, d.String())
+	}
+	return out
 }

@@ -77,6 +77,11 @@ type ServerOptions struct {
 	EmbeddingDim int
 	// Embedder, when set, replaces the hash-seeded unit vectors.
 	Embedder func(model, text string) []float32
+	// EmbeddingItems, when set, sees the inputs of every embeddings request
+	// with their vectors (Index i for inputs[i]) and returns the items to
+	// send, in the order to send them: to test clients against reordered,
+	// missing, extra or mis-indexed vectors, or to record what was sent.
+	EmbeddingItems func(model string, inputs []string, items []EmbeddingItem) []EmbeddingItem
 	// Models are listed by GET /v1/models (default {"llmtest"}).
 	Models []string
 	// APIKey, when set, is required as "Authorization: Bearer KEY"; other
@@ -429,6 +434,12 @@ func (s *Server) chat(w http.ResponseWriter, raw []byte, x *exchange, f Fault) (
 	return body, true
 }
 
+// EmbeddingItem is one vector of an embeddings answer.
+type EmbeddingItem struct {
+	Index     int
+	Embedding []float32
+}
+
 type embeddingBody struct {
 	Model          string          `json:"model"`
 	Input          json.RawMessage `json:"input"`
@@ -466,7 +477,7 @@ func (s *Server) embeddings(w http.ResponseWriter, raw []byte, x *exchange) (any
 	if req.Dimensions > 0 {
 		dim = req.Dimensions
 	}
-	data := make([]map[string]any, len(inputs))
+	items := make([]EmbeddingItem, len(inputs))
 	words := 0
 	for i, in := range inputs {
 		words += len(strings.Fields(in))
@@ -476,6 +487,14 @@ func (s *Server) embeddings(w http.ResponseWriter, raw []byte, x *exchange) (any
 		} else {
 			v = Embedding(req.Model, in, dim)
 		}
+		items[i] = EmbeddingItem{Index: i, Embedding: v}
+	}
+	if s.opts.EmbeddingItems != nil {
+		items = s.opts.EmbeddingItems(req.Model, inputs, items)
+	}
+	data := make([]map[string]any, len(items))
+	for i, it := range items {
+		v := it.Embedding
 		var emb any = v
 		if req.EncodingFormat == "base64" {
 			buf := make([]byte, 4*len(v))
@@ -484,7 +503,7 @@ func (s *Server) embeddings(w http.ResponseWriter, raw []byte, x *exchange) (any
 			}
 			emb = base64.StdEncoding.EncodeToString(buf)
 		}
-		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": emb}
+		data[i] = map[string]any{"object": "embedding", "index": it.Index, "embedding": emb}
 	}
 	return map[string]any{"object": "list", "data": data, "model": req.Model,
 		"usage": map[string]int{"prompt_tokens": words, "total_tokens": words}}, true

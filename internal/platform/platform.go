@@ -192,10 +192,18 @@ func NewWorkers(c client.Client, store *artifact.FS, taskQueue string, opts work
 	if llmConcurrency <= 0 {
 		llmConcurrency = DefaultLLMConcurrency
 	}
+	// The LLM worker also runs the per-query RerankQuery workflows, whose
+	// windows are local activities: both kinds of slot are bounded by the
+	// LLM concurrency (and each endpoint's own limit inside the client).
 	lopts := opts
 	lopts.MaxConcurrentActivityExecutionSize = llmConcurrency
-	lopts.DisableWorkflowWorker = true
+	lopts.MaxConcurrentLocalActivityExecutionSize = llmConcurrency
 	lw := worker.New(c, taskQueue+workflows.LLMQueueSuffix, lopts)
-	lw.RegisterActivity(&activities.LLMActivities{Store: store, Clients: NewLLMClients(lcache)})
+	lw.RegisterWorkflowWithOptions(workflows.RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
+	dense, err := NewDenseDeps(store.Root())
+	if err != nil {
+		return nil, err
+	}
+	lw.RegisterActivity(&activities.LLMActivities{Store: store, Clients: NewLLMClients(lcache), Dense: dense})
 	return Workers{w, lw}, nil
 }

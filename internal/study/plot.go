@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -16,6 +17,11 @@ import (
 const (
 	PlotWidth  = 16 * vg.Centimeter
 	PlotHeight = 10 * vg.Centimeter
+	// legendFont is smaller than the title so that the legend of a first
+	// stage with several rerankers does not crowd the bars; a legend line
+	// is about legendLine high.
+	legendFont = 9 * vg.Length(1)
+	legendLine = 0.4 * vg.Centimeter
 )
 
 // PlotDeltas draws the per-query differences (e.g. reranked − first stage)
@@ -96,7 +102,8 @@ func PlotBars(w io.Writer, title string, groups []string, series map[string][]fl
 	}
 	p.Legend.Top = true
 	p.NominalX(groups...)
-	padTop(p, series)
+	verticalIfCrowded(p, groups)
+	padTop(p, series, n)
 	return writeSVG(w, p)
 }
 
@@ -142,32 +149,43 @@ func PlotLines(w io.Writer, title string, xs []float64, series map[string][]floa
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	}
 	p.Legend.Top = true
-	padTop(p, series)
+	padTop(p, series, len(names))
 	return writeSVG(w, p)
 }
 
 // PlotShares draws the realised share of the headroom of each run
-// (Headroom.Realised, see ComputeHeadroom) as one bar per run, in the given
-// order; non-finite shares are drawn as 0.
+// (Headroom.Realised, see ComputeHeadroom) as one horizontal bar per run,
+// the first run at the top; non-finite shares are drawn as 0. Run names are
+// long, so they go on the vertical axis, and the figure grows with the
+// number of runs.
 func PlotShares(w io.Writer, title string, runs []string, shares []float64) error {
 	if len(runs) != len(shares) {
 		return fmt.Errorf("study: %d runs for %d shares", len(runs), len(shares))
 	}
-	p := newPlot(title, "", "share of the potential realised")
+	p := newPlot(title, "share of the potential realised", "")
+	height := PlotHeight
 	if len(runs) > 0 {
-		width := (PlotWidth - 3*vg.Centimeter) / vg.Length(2*len(runs))
-		bars, err := plotter.NewBarChart(cleanValues(shares), width)
+		n := len(runs)
+		height = max(PlotHeight, vg.Length(n)*0.5*vg.Centimeter+3*vg.Centimeter)
+		// NominalY counts from the bottom: reverse so the first run is on top.
+		names := make([]string, n)
+		vs := make([]float64, n)
+		for i := range runs {
+			names[n-1-i], vs[n-1-i] = runs[i], shares[i]
+		}
+		bars, err := plotter.NewBarChart(cleanValues(vs), 0.6*(height-3*vg.Centimeter)/vg.Length(n))
 		if err != nil {
 			return err
 		}
+		bars.Horizontal = true
 		bars.Color = plotutil.Color(1)
 		bars.LineStyle.Width = 0
 		p.Add(bars)
-		p.NominalX(runs...)
+		p.NominalY(names...)
 	}
 	// The whole potential (0 to 1) stays in view.
-	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, 0), math.Max(p.Y.Max, 1)
-	return writeSVG(w, p)
+	p.X.Min, p.X.Max = math.Min(p.X.Min, 0), math.Max(p.X.Max, 1)
+	return writeSVGSize(w, p, PlotWidth, height)
 }
 
 // FormatTick formats an axis value without trailing zeros.
@@ -181,11 +199,16 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Add(plotter.NewGrid()) // first, so that the data is drawn over it
+	p.Legend.TextStyle.Font.Size = legendFont
 	return p
 }
 
 func writeSVG(w io.Writer, p *plot.Plot) error {
-	wt, err := p.WriterTo(PlotWidth, PlotHeight, "svg")
+	return writeSVGSize(w, p, PlotWidth, PlotHeight)
+}
+
+func writeSVGSize(w io.Writer, p *plot.Plot, width, height vg.Length) error {
+	wt, err := p.WriterTo(width, height, "svg")
 	if err != nil {
 		return err
 	}
@@ -212,8 +235,8 @@ func seriesOrder(series map[string][]float64, order []string) []string {
 	return append(names, rest...)
 }
 
-// padTop leaves room above the highest value for the legend.
-func padTop(p *plot.Plot, series map[string][]float64) {
+// padTop leaves room above the highest value for a legend of n entries.
+func padTop(p *plot.Plot, series map[string][]float64, n int) {
 	top := math.Inf(-1)
 	for _, vs := range series {
 		for _, v := range vs {
@@ -223,7 +246,25 @@ func padTop(p *plot.Plot, series map[string][]float64) {
 		}
 	}
 	if top > 0 && finite(top) {
-		p.Y.Max = math.Max(p.Y.Max, top*1.3)
+		// The legend's share of the data area's height (the area is the
+		// figure less title and axes, about 3.5 cm), plus a margin.
+		frac := float64(vg.Length(n)*legendLine) / float64(PlotHeight-3.5*vg.Centimeter)
+		p.Y.Max = math.Max(p.Y.Max, top/(0.95-math.Min(frac, 0.6)))
+	}
+}
+
+// verticalIfCrowded turns the x tick labels vertical when side by side
+// they would overlap (many language pairs); vertical labels take their
+// height only, so nothing is cut at the figure's edges.
+func verticalIfCrowded(p *plot.Plot, labels []string) {
+	var w vg.Length
+	for _, l := range labels {
+		w = max(w, p.X.Tick.Label.Width(l))
+	}
+	if w*vg.Length(len(labels)) > PlotWidth-3*vg.Centimeter {
+		p.X.Tick.Label.Rotation = math.Pi / 2
+		p.X.Tick.Label.XAlign = text.XRight
+		p.X.Tick.Label.YAlign = text.YCenter
 	}
 }
 

@@ -176,3 +176,23 @@ func clamp01(p float64) float64 {
 	}
 	return p
 }
+
+// Corrections of Adjust.
+const (
+	CorrectionNone       = "none"
+	CorrectionHolm       = "holm"
+	CorrectionBonferroni = "bonferroni"
+)
+
+// Adjust applies a multiple-comparison correction ("holm", "bonferroni";
+// anything else, e.g. "" or "none", leaves the p-values as they are) to one
+// family of p-values. The result is a fresh slice.
+func Adjust(ps []float64, correction string) []float64 {
+	switch correction {
+	case CorrectionHolm:
+		return Holm(ps)
+	case CorrectionBonferroni:
+		return Bonferroni(ps)
+	}
+	return append([]float64(nil), ps...)
+}
