@@ -3,7 +3,7 @@ SHELL := /bin/bash
 TEMPORAL_VERSION := v1.5.1
 GO ?= go
 
-.PHONY: demo test build up down bench bench-rerank vet fmt clean deps
+.PHONY: demo test build up down bench bench-rerank bench-vector test-qdrant vet fmt clean deps
 
 # Run the demo experiment end to end on the embedded defaults.
 demo: deps bin/temporal build
@@ -51,6 +51,17 @@ bench:
 bench-rerank: bin/temporal
 	CLIRFLOW_TEMPORAL_BIN=$(CURDIR)/bin/temporal $(GO) test -run '^$$' -bench BenchmarkRerank -benchtime 1x ./internal/e2e/
 	$(GO) test -run '^$$' -bench BubbleSort -benchtime 1x ./internal/rerank/
+
+# Exact search (queries/s and ratio to the memory-bandwidth bound, 50K x 1024)
+# and upserts into the Qdrant gRPC test server (points/s).
+bench-vector:
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/vector/
+
+# The vector-store conformance suite against a real Qdrant (e.g. `docker
+# compose up qdrant`): make test-qdrant QDRANT_ADDR=localhost:6334
+test-qdrant:
+	@test -n "$(QDRANT_ADDR)" || { echo "set QDRANT_ADDR=host:port (gRPC)"; exit 2; }
+	QDRANT_ADDR=$(QDRANT_ADDR) $(GO) test -count=1 -v -run 'Conformance|Agree' ./internal/vector/
 
 clean:
 	rm -rf results .clirflow

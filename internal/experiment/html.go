@@ -54,6 +54,7 @@ type htmlPage struct {
 	LLMTotal                CallStats
 	Tables                  []template.HTML
 	Comparisons             []htmlComparison
+	Headroom                []htmlHeadroom
 	Correction              string
 	Legend                  template.HTML
 	Summary, Deltas         []StudyPlot
@@ -61,6 +62,12 @@ type htmlPage struct {
 	Datasets                []PreparedDataset
 	Translations, Warnings  []string
 	Drift                   []string
+}
+
+// htmlHeadroom is a HeadroomRow as the page shows it.
+type htmlHeadroom struct {
+	HeadroomRow
+	BestName, Share string
 }
 
 // renderHTML builds report.html from what the Markdown report shows, plus
@@ -109,6 +116,13 @@ func renderHTML(in ReportInput, info ReportInfo, st StudyReport, warnings []stri
 			N: c.TTest.N, Delta: fmt.Sprintf("%+.4f", d), Gain: d > study.TieTolerance, Loss: d < -study.TieTolerance,
 			P: FormatP(c.TTest, c.TTest.P), PAdjusted: FormatP(c.TTest, c.PAdjusted), Mark: c.Mark(),
 			Wins: c.TTest.Wins, Ties: c.TTest.Ties, Losses: c.TTest.Losses, Share: FormatShare(c.Headroom)})
+	}
+	for _, h := range st.Headroom {
+		hh := htmlHeadroom{HeadroomRow: h, BestName: "–", Share: "–"}
+		if h.Best != "" {
+			hh.BestName, hh.Share = strings.TrimPrefix(h.Best, h.Stage+"+"), FormatShare(h.Realised)
+		}
+		p.Headroom = append(p.Headroom, hh)
 	}
 	for _, pl := range st.Plots {
 		if pl.Kind == "deltas" {

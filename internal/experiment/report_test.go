@@ -168,15 +168,22 @@ func TestHTMLReportFromSyntheticRuns(t *testing.T) {
 	require.Equal(t, []string{"bm25-og", "oracle", "rankgpt-t64", "rankgpt-t128", "rankgpt-t256", "bm25-qt", "oracle"}, names)
 	require.Contains(t, string(raw), `<span class="mark">*†</span>`, "the longest passages beat first stage and baseline")
 
-	// Tests: each reranked run against its first stage and the baseline,
-	// with Holm-adjusted p-values.
+	// Tests: each first stage against the baseline, each reranked run
+	// against its first stage and the baseline, with Holm-adjusted p-values.
 	tests := rows(byClass("tests")[0])
 	require.Equal(t, "p (holm)", tests[0][5])
-	require.Len(t, tests, 1+2*6)
-	require.Equal(t, []string{"clef-en-de/bm25-og+rankgpt-t64", "bm25-og"}, tests[1][:2])
-	require.Equal(t, []string{"clef-en-de/bm25-og+rankgpt-t64", "bm25-qt (baseline)"}, tests[2][:2])
-	require.Regexp(t, `^\d+\.\d%$`, tests[1][8], "realised share")
-	require.Equal(t, "–", tests[2][8], "no headroom against the baseline")
+	require.Len(t, tests, 1+2+2*6)
+	require.Equal(t, []string{"clef-en-de/bm25-og", "bm25-qt (baseline)"}, tests[1][:2])
+	require.Equal(t, []string{"clef-en-de/bm25-og+rankgpt-t64", "bm25-og"}, tests[3][:2])
+	require.Equal(t, []string{"clef-en-de/bm25-og+rankgpt-t64", "bm25-qt (baseline)"}, tests[4][:2])
+	require.Regexp(t, `^\d+\.\d%$`, tests[3][8], "realised share")
+	require.Equal(t, "–", tests[4][8], "no headroom against the baseline")
+
+	// Headroom per dataset and first stage, with the best reranker's share.
+	head := rows(byClass("headroom")[0])
+	require.Equal(t, []string{"clef-en-de", "bm25-og"}, head[1][:2])
+	require.Equal(t, "rankgpt-t256", head[1][6])
+	require.Regexp(t, `^\d+\.\d%$`, head[1][7])
 
 	// Token and cost totals.
 	llm := rows(byClass("llm")[0])

@@ -81,6 +81,38 @@ type StudyReport struct {
 	Baseline    string        `json:"baseline,omitempty"`
 	Plots       []StudyPlot   `json:"plots"`
 	Files       []string      `json:"files"`
+	// Headroom per dataset and first stage: what a perfect reranker would
+	// add, and how much of it the best reranker realised.
+	Headroom []HeadroomRow `json:"headroom"`
+}
+
+// HeadroomRow is the headroom of one first stage on one dataset.
+type HeadroomRow struct {
+	Dataset   string         `json:"dataset"`
+	Stage     string         `json:"stage"`
+	Metric    string         `json:"metric"`
+	First     float64        `json:"first"`
+	Oracle    float64        `json:"oracle"`
+	Best      string         `json:"best_reranked,omitempty"`
+	BestValue float64        `json:"best_value,omitempty"`
+	Realised  study.Headroom `json:"realised"`
+}
+
+// Potential is oracle − first stage.
+func (h HeadroomRow) Potential() float64 { return h.Oracle - h.First }
+
+// headroomMarkdown renders the headroom rows.
+func headroomMarkdown(rows []HeadroomRow) string {
+	var b strings.Builder
+	b.WriteString("| dataset | first stage | metric | first stage | oracle | potential | best reranked | realised share |\n|---|---|---|---:|---:|---:|---|---:|\n")
+	for _, h := range rows {
+		best, share := "–", "–"
+		if h.Best != "" {
+			best, share = fmt.Sprintf("%s (%.4f)", strings.TrimPrefix(h.Best, h.Stage+"+"), h.BestValue), FormatShare(h.Realised)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.4f | %.4f | %+.4f | %s | %s |\n", h.Dataset, h.Stage, h.Metric, h.First, h.Oracle, h.Potential(), best, share)
+	}
+	return b.String()
 }
 
 // runEval is one run's per-query values of one metric, and its mean.
@@ -234,8 +266,33 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 		datasets = append(datasets, g.datasets...)
 	}
 
-	// The tests, in table order: first stage, reranker, dataset.
+	// The tests, in table order: first stage (against the baseline),
+	// reranker, dataset.
 	for _, st := range stages {
+		for _, d := range datasets {
+			// A first stage against the baseline (the study's QT/DT vs OG).
+			e, ok := evals[d+"/"+st]
+			base, bok := evals[d+"/"+out.Baseline]
+			if ok && bok && out.Baseline != st {
+				out.Comparisons = append(out.Comparisons, Comparison{Run: d + "/" + st, FirstStage: d + "/" + st, Versus: d + "/" + out.Baseline,
+					Baseline: true, Metric: metricOf[d], TTest: study.PairedTTest(e.perQuery, base.perQuery)})
+			}
+		}
+		for _, d := range datasets {
+			first, ok := evals[d+"/"+st]
+			if !ok {
+				continue
+			}
+			h := HeadroomRow{Dataset: d, Stage: st, Metric: metricOf[d], First: first.mean, Oracle: oracles[d+"/"+st].mean}
+			for _, rs := range rerankersOf(st) {
+				if e, ok := evals[d+"/"+rs]; ok {
+					if hr := study.ComputeHeadroom(first.mean, e.mean, h.Oracle); h.Best == "" || e.mean > h.BestValue {
+						h.Best, h.BestValue, h.Realised = rs, e.mean, hr
+					}
+				}
+			}
+			out.Headroom = append(out.Headroom, h)
+		}
 		for _, rs := range rerankersOf(st) {
 			for _, d := range datasets {
 				e, ok := evals[d+"/"+rs]
@@ -292,7 +349,7 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 			return r, present
 		}
 		for _, st := range stages {
-			first, ok := row(st, 0, evals, func(d string) string { return d + "/" + st }, false)
+			first, ok := row(st, 0, evals, func(d string) string { return d + "/" + st }, true)
 			if !ok {
 				continue
 			}
@@ -314,6 +371,9 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 				name += "-" + g.metric
 			}
 			title := fmt.Sprintf("%s: %s, reranked, oracle", g.metric, st)
+			if len(order) == 2 {
+				title = fmt.Sprintf("%s: %s and its oracle", g.metric, st)
+			}
 			if err := writePlot(dir, name+".svg", title, "bars", &out, func(f *os.File) error {
 				return study.PlotBars(f, title, g.datasets, series, order)
 			}); err != nil {
@@ -372,6 +432,9 @@ func Analyze(ctx context.Context, s artifact.Store, in ReportInput, dir string) 
 	}
 	if len(out.Comparisons) > 0 {
 		md.WriteString("\n" + comparisonMarkdown(out))
+	}
+	if len(out.Headroom) > 0 {
+		md.WriteString("\nHeadroom (potential = oracle − first stage; realised share = (reranked − first stage) ÷ potential):\n\n" + headroomMarkdown(out.Headroom))
 	}
 	out.Markdown = md.String()
 	if err := artifact.WriteFileAtomic(filepath.Join(dir, "study.md"), md.Bytes(), ""); err != nil {
@@ -468,7 +531,7 @@ func lengthPlots(dir string, exp config.Experiment, stages []string, groups []*m
 func comparisonMarkdown(st StudyReport) string {
 	var b strings.Builder
 	corrected := st.Correction != ""
-	b.WriteString("| reranked run | vs | n | Δ mean | p (paired t) |")
+	b.WriteString("| run | vs | n | Δ mean | p (paired t) |")
 	if corrected {
 		fmt.Fprintf(&b, " p (%s) |", st.Correction)
 	}

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/workflows"
 )
 
@@ -56,6 +58,8 @@ func TestDockerComposeMatchesDefaults(t *testing.T) {
 	q := c.Services["qdrant"]
 	require.Contains(t, q.Ports, "6333:6333", "Qdrant REST")
 	require.Contains(t, q.Ports, "6334:6334", "Qdrant gRPC (the go-client's port)")
+	require.Contains(t, q.Ports, fmt.Sprintf("%d:%d", config.DefaultQdrantGRP, config.DefaultQdrantGRP), "the vector_store default")
+	require.Equal(t, "localhost", config.VectorStore{Kind: config.StoreQdrant}.WithDefaults().Host)
 	require.NotEmpty(t, q.Volumes, "Qdrant storage must be a volume")
 
 	j := c.Services["jaeger"]
