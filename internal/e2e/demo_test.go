@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/cli"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/workflows"
@@ -118,4 +122,34 @@ func historyActivityTypes(t *testing.T, c client.Client, id, runID string) []str
 		}
 	}
 	return out
+}
+
+// starter verify re-runs a config with recorded scores through the server
+// and passes; the same config with one score off by more than the tolerance
+// fails, naming the run, the metric and both values.
+func TestVerifyAgainstServer(t *testing.T) {
+	srv := startDevServer(t, "")
+	c := dial(t, srv.Address)
+	store, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	startWorker(t, c, store, workflows.TaskQueue)
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "configs", "demo.yaml"))
+	require.NoError(t, err)
+	text := strings.ReplaceAll(string(raw), " data/", " "+root+"/data/")
+	text = strings.Replace(text, "output: results/demo", "output: "+t.TempDir(), 1)
+	good := filepath.Join(t.TempDir(), "demo.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(text), 0o644))
+	var stdout, stderr bytes.Buffer
+	args := []string{"-config", good, "-address", srv.Address, "-task-queue", workflows.TaskQueue}
+	require.Equal(t, 0, cli.Verify(args, &stdout, &stderr), stdout.String()+stderr.String())
+
+	drifted := strings.Replace(text, "{run: ddtp-es/bm25-og, metric: map, value: 0.3524}", "{run: ddtp-es/bm25-og, metric: map, value: 0.3624}", 1)
+	require.NotEqual(t, text, drifted)
+	bad := filepath.Join(t.TempDir(), "demo.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(drifted), 0o644))
+	stdout.Reset()
+	args[1] = bad
+	require.Equal(t, 1, cli.Verify(args, &stdout, &stderr))
+	require.Contains(t, stdout.String(), "ddtp-es/bm25-og map: got 0.3524, expected 0.3624")
 }

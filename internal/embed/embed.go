@@ -21,8 +21,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -105,18 +103,11 @@ type Stats struct {
 
 // Client embeds with one endpoint. It is safe for concurrent use.
 type Client struct {
-	ep     llm.Endpoint
-	key    secret
-	system string
-	oc     *openai.Client
+	*llm.Conn
 	opts   Options
 	tok    Tokenizer
-	clock  llm.Clock
-	sem    chan struct{} // nil: unlimited
-	rpm    *limiter      // nil: unlimited
-	tpm    *limiter      // nil: unlimited
-	dim    atomic.Int64  // learned dimension when none is configured
-	budget [2]int        // tokens left for the text: [query, passage]
+	dim    atomic.Int64 // learned dimension when none is configured
+	budget [2]int       // tokens left for the text: [query, passage]
 
 	mu    sync.Mutex
 	stats Stats
@@ -124,47 +115,19 @@ type Client struct {
 
 var _ Embedder = (*Client)(nil)
 
-// secret hides the API key from fmt (%v, %+v, %#v print "[REDACTED]").
-type secret string
-
-func (secret) String() string   { return "[REDACTED]" }
-func (secret) GoString() string { return "[REDACTED]" }
-
 // New validates ep and opts, reads the API key from the variable named by
 // ep.APIKeyEnv, and builds the client. Config errors are *inputerr.Error
 // naming the field (endpoints.NAME.FIELD).
 func New(ep llm.Endpoint, opts Options) (*Client, error) {
-	field := func(f string) string {
-		if ep.Name == "" {
-			return f
-		}
-		return "endpoints." + ep.Name + "." + f
-	}
-	if ep.BaseURL == "" {
-		return nil, inputerr.Field(field("base_url"), "is required")
-	}
-	u, err := url.Parse(ep.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, inputerr.Field(field("base_url"), "%q is not an http(s) URL", ep.BaseURL)
-	}
-	if u.User != nil {
-		return nil, inputerr.Field(field("base_url"), "must not contain credentials; name an environment variable in api_key_env")
-	}
-	if ep.Model == "" {
-		return nil, inputerr.Field(field("model"), "is required")
-	}
+	field := func(f string) string { return llm.EndpointField(ep, f) }
 	for _, c := range []struct {
 		name string
 		v    int
-	}{{"max_concurrency", ep.MaxConcurrency}, {"requests_per_minute", ep.RequestsPerMinute}, {"tokens_per_minute", ep.TokensPerMinute},
-		{"batch_size", opts.BatchSize}, {"parallel", opts.Parallel}, {"dimensions", opts.Dimensions},
+	}{{"batch_size", opts.BatchSize}, {"parallel", opts.Parallel}, {"dimensions", opts.Dimensions},
 		{"max_input_tokens", opts.Format.MaxInputTokens}, {"reserved_tokens", opts.Format.ReservedTokens}, {"dim", opts.Format.Dim}} {
 		if c.v < 0 {
 			return nil, inputerr.Field(field(c.name), "must be ≥ 0, got %d", c.v)
 		}
-	}
-	if p := ep.PricePromptPer1K; p < 0 || math.IsNaN(p) || math.IsInf(p, 0) {
-		return nil, inputerr.Field(field("price_prompt_per_1k"), "must be a finite number ≥ 0")
 	}
 	if opts.Timeout < 0 {
 		return nil, inputerr.Field("timeout", "must be ≥ 0, got %s", opts.Timeout)
@@ -181,21 +144,15 @@ func New(ep llm.Endpoint, opts Options) (*Client, error) {
 	if opts.Dimensions > 0 {
 		opts.Format.Dim = opts.Dimensions
 	}
-	key := ""
-	if ep.APIKeyEnv != "" {
-		if key = os.Getenv(ep.APIKeyEnv); key == "" {
-			return nil, inputerr.Field(field("api_key_env"), "environment variable %s is not set", ep.APIKeyEnv)
-		}
+	conn, err := llm.Dial(ep, "embed", opts.HTTPClient, opts.Clock)
+	if err != nil {
+		return nil, err
 	}
-	c := &Client{ep: ep, key: secret(key), opts: opts, tok: opts.Tokenizer, clock: opts.Clock}
-	c.system = "embed " + c.ID()
+	c := &Client{Conn: conn, opts: opts, tok: opts.Tokenizer}
 	if c.tok == nil {
 		if c.tok, err = DefaultTokenizer(); err != nil {
 			return nil, err
 		}
-	}
-	if c.clock == nil {
-		c.clock = realClock{}
 	}
 	if f := opts.Format; f.MaxInputTokens > 0 {
 		for k, r := range []Role{Query, Passage} {
@@ -207,45 +164,16 @@ func New(ep llm.Endpoint, opts Options) (*Client, error) {
 			}
 		}
 	}
-	if ep.MaxConcurrency > 0 {
-		c.sem = make(chan struct{}, ep.MaxConcurrency)
-	}
-	if ep.RequestsPerMinute > 0 {
-		c.rpm = newLimiter(ep.RequestsPerMinute, ep.RequestsPerMinute/60) // spread evenly
-	}
-	if ep.TokensPerMinute > 0 {
-		c.tpm = newLimiter(ep.TokensPerMinute, ep.TokensPerMinute) // batch sizes vary: a minute's worth
-	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = max(ep.MaxConcurrency, 16)
-		hc = &http.Client{Transport: tr}
-	}
-	oc := openai.DefaultConfig(key)
-	oc.BaseURL = strings.TrimRight(ep.BaseURL, "/")
-	oc.HTTPClient = &httpx.HeaderDoer{Client: hc}
-	c.oc = openai.NewClientWithConfig(oc)
 	return c, nil
 }
 
-// ID is "NAME/MODEL" ("MODEL" without a name), as llm.Client.ID: the model in
-// cache keys. It never contains the key or the URL.
-func (c *Client) ID() string {
-	if c.ep.Name == "" {
-		return c.ep.Model
-	}
-	return c.ep.Name + "/" + c.ep.Model
-}
-
 // String is ID() with the base URL, for logs.
-func (c *Client) String() string { return "embed.Client(" + c.ID() + " at " + c.ep.BaseURL + ")" }
+func (c *Client) String() string {
+	return "embed.Client(" + c.ID() + " at " + c.Endpoint().BaseURL + ")"
+}
 
 // GoString keeps %#v from printing the client's internals.
 func (c *Client) GoString() string { return c.String() }
-
-// Endpoint returns the endpoint the client was built from.
-func (c *Client) Endpoint() llm.Endpoint { return c.ep }
 
 // Dim is the configured dimension, else the one of the first vector seen, else 0.
 func (c *Client) Dim() int {
@@ -293,7 +221,7 @@ func (c *Client) Input(text string, role Role) (input string, truncated bool) {
 func (c *Client) Embed(ctx context.Context, texts []string, role Role) ([][]float32, error) {
 	c.count(func(s *Stats) { s.Calls++; s.Texts += int64(len(texts)) })
 	if role != Query && role != Passage {
-		return nil, &httpx.PermanentError{System: c.system, Msg: fmt.Sprintf("invalid role %q (want %q or %q)", role, Query, Passage)}
+		return nil, &httpx.PermanentError{System: c.System(), Msg: fmt.Sprintf("invalid role %q (want %q or %q)", role, Query, Passage)}
 	}
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
@@ -337,7 +265,7 @@ func (c *Client) Embed(ctx context.Context, texts []string, role Role) ([][]floa
 			out[i] = slices.Clone(out[j])
 		} else if c.opts.Format.Normalize {
 			if err := normalize(out[i]); err != nil {
-				return nil, &httpx.PermanentError{System: c.system, Msg: fmt.Sprintf("texts[%d]: %v", i, err)}
+				return nil, &httpx.PermanentError{System: c.System(), Msg: fmt.Sprintf("texts[%d]: %v", i, err)}
 			}
 		}
 	}
@@ -428,34 +356,21 @@ func (c *Client) request(ctx context.Context, inputs []string, idx []int) ([][]f
 	for k, i := range idx {
 		batch[k] = inputs[i]
 	}
-	if c.sem != nil {
-		select {
-		case c.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: waiting for a connection slot: %w", c.system, ctx.Err())
-		}
-		defer func() { <-c.sem }()
+	release, err := c.Acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	est := 0
-	if c.rpm != nil || c.tpm != nil {
-		var waited time.Duration
-		if c.rpm != nil {
-			d, err := c.rpm.wait(ctx, c.clock, 1)
-			if err != nil {
-				return nil, fmt.Errorf("%s: waiting for the request rate limit: %w", c.system, err)
-			}
-			waited += d
+	defer release()
+	est, charged := 0, 0
+	if c.Limited() {
+		for _, in := range batch {
+			est += c.tok.Count(in)
 		}
-		if c.tpm != nil {
-			for _, in := range batch {
-				est += c.tok.Count(in)
-			}
-			d, err := c.tpm.wait(ctx, c.clock, est)
-			if err != nil {
-				return nil, fmt.Errorf("%s: waiting for the token rate limit: %w", c.system, err)
-			}
-			waited += d
+		waited, n, err := c.WaitRate(ctx, est)
+		if err != nil {
+			return nil, err
 		}
+		charged = n
 		if waited > 0 {
 			c.count(func(s *Stats) { s.RateLimited++; s.RateLimitDelay += waited })
 		}
@@ -473,6 +388,7 @@ func (c *Client) request(ctx context.Context, inputs []string, idx []int) ([][]f
 		}
 		tokens = est
 	}
+	c.CorrectTokens(charged, tokens)
 	var putErrs int64
 	if c.opts.Cache != nil {
 		for k, v := range vecs {
@@ -484,7 +400,7 @@ func (c *Client) request(ctx context.Context, inputs []string, idx []int) ([][]f
 	c.count(func(s *Stats) {
 		s.Requests++
 		s.Tokens += int64(tokens)
-		s.Cost += float64(tokens) / 1000 * c.ep.PricePromptPer1K
+		s.Cost += float64(tokens) / 1000 * c.Endpoint().PricePromptPer1K
 		s.CachePutErrors += putErrs
 	})
 	return vecs, nil
@@ -494,7 +410,7 @@ func (c *Client) request(ctx context.Context, inputs []string, idx []int) ([][]f
 // each index once, non-empty, one dimension (the expected one), finite values. idx maps
 // batch positions to the caller's text indices, for messages.
 func (c *Client) call(ctx context.Context, batch []string, idx []int) ([][]float32, int, error) {
-	req := openai.EmbeddingRequest{Input: batch, Model: openai.EmbeddingModel(c.ep.Model), Dimensions: c.opts.Dimensions}
+	req := openai.EmbeddingRequest{Input: batch, Model: openai.EmbeddingModel(c.Endpoint().Model), Dimensions: c.opts.Dimensions}
 	if c.opts.Base64 {
 		req.EncodingFormat = openai.EmbeddingEncodingFormatBase64
 	}
@@ -504,12 +420,12 @@ func (c *Client) call(ctx context.Context, batch []string, idx []int) ([][]float
 		defer cancel()
 	}
 	hctx, holder := httpx.WithHeaderHolder(ctx)
-	resp, err := c.oc.CreateEmbeddings(hctx, req)
+	resp, err := c.OpenAI().CreateEmbeddings(hctx, req)
 	if err != nil {
-		return nil, 0, c.mapError(err, holder)
+		return nil, 0, c.MapError(err, holder)
 	}
 	bad := func(format string, args ...any) error {
-		return &httpx.PermanentError{System: c.system, Msg: "invalid answer: " + fmt.Sprintf(format, args...)}
+		return &httpx.PermanentError{System: c.System(), Msg: "invalid answer: " + fmt.Sprintf(format, args...)}
 	}
 	if len(resp.Data) != len(batch) || len(batch) == 0 {
 		return nil, 0, bad("%d vectors for %d inputs", len(resp.Data), len(batch))
@@ -559,46 +475,3 @@ func normalize(v []float32) error {
 	}
 	return nil
 }
-
-func (c *Client) mapError(err error, h *httpx.HeaderHolder) error {
-	status, msg := httpx.OpenAIStatus(err, func(body []byte) string {
-		return httpx.ErrorMessage(body, "error", "message", "detail")
-	})
-	if status == 0 {
-		return c.redact(fmt.Errorf("%s: %w", c.system, err))
-	}
-	return httpx.FromStatus(c.system, status, h.Header(), c.redactString(msg), time.Now())
-}
-
-func (c *Client) redactString(s string) string {
-	if c.key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, string(c.key), "[REDACTED]")
-}
-
-// redact replaces err by a *redactedError when its text contains the key.
-func (c *Client) redact(err error) error {
-	if c.key == "" || !strings.Contains(err.Error(), string(c.key)) {
-		return err
-	}
-	var cause error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		cause = context.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		cause = context.Canceled
-	}
-	return &redactedError{msg: c.redactString(err.Error()), cause: cause}
-}
-
-// redactedError replaces an error whose text contained the API key. It keeps
-// only the context sentinel as its cause, so the original error, which holds
-// the key, cannot be reached through it.
-type redactedError struct {
-	msg   string
-	cause error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.cause }

@@ -33,14 +33,3 @@ func RetryAfter(err error) (time.Duration, bool) { return httpx.RetryAfter(err) 
 func errorMessage(body []byte) string {
 	return httpx.ErrorMessage(body, "error", "message", "detail")
 }
-
-// redactedError replaces an error whose text contained the API key. It keeps
-// only the context sentinel (context.Canceled / DeadlineExceeded) as its cause,
-// so the original error, which holds the key, cannot be reached through it.
-type redactedError struct {
-	msg   string
-	cause error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.cause }

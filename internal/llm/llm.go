@@ -13,13 +13,9 @@ package llm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -107,24 +103,11 @@ type Stats struct {
 
 // Client calls one endpoint. It is safe for concurrent use.
 type Client struct {
-	ep     Endpoint
-	key    secret
-	system string
-	oc     *openai.Client
-	opts   Options
-	tok    Tokenizer
-	clock  Clock
-	sem    chan struct{} // nil: unlimited
-	rpm    *bucket       // nil: unlimited
-	tpm    *bucket       // nil: unlimited
-	stats  *statCounters
+	*Conn
+	opts  Options
+	tok   Tokenizer
+	stats *statCounters
 }
-
-// secret hides the API key from fmt (%v, %+v, %#v print "[REDACTED]").
-type secret string
-
-func (secret) String() string   { return "[REDACTED]" }
-func (secret) GoString() string { return "[REDACTED]" }
 
 type statCounters struct {
 	mu sync.Mutex
@@ -141,93 +124,20 @@ func (s *statCounters) add(f func(*Stats)) {
 // ep.APIKeyEnv, and builds the client. Config errors are *inputerr.Error
 // naming the field (endpoints.NAME.FIELD).
 func New(ep Endpoint, opts Options) (*Client, error) {
-	field := func(f string) string {
-		if ep.Name == "" {
-			return f
-		}
-		return "endpoints." + ep.Name + "." + f
-	}
-	if ep.BaseURL == "" {
-		return nil, inputerr.Field(field("base_url"), "is required")
-	}
-	u, err := url.Parse(ep.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, inputerr.Field(field("base_url"), "%q is not an http(s) URL", ep.BaseURL)
-	}
-	if u.User != nil {
-		return nil, inputerr.Field(field("base_url"), "must not contain credentials; name an environment variable in api_key_env")
-	}
-	if ep.Model == "" {
-		return nil, inputerr.Field(field("model"), "is required")
-	}
-	for _, c := range []struct {
-		name string
-		v    int
-	}{{"max_concurrency", ep.MaxConcurrency}, {"requests_per_minute", ep.RequestsPerMinute}, {"tokens_per_minute", ep.TokensPerMinute}} {
-		if c.v < 0 {
-			return nil, inputerr.Field(field(c.name), "must be ≥ 0, got %d", c.v)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		v    float64
-	}{{"price_prompt_per_1k", ep.PricePromptPer1K}, {"price_completion_per_1k", ep.PriceCompletionPer1K}} {
-		if c.v < 0 || math.IsNaN(c.v) || math.IsInf(c.v, 0) {
-			return nil, inputerr.Field(field(c.name), "must be a finite number ≥ 0")
-		}
-	}
 	if opts.Timeout < 0 {
 		return nil, inputerr.Field("timeout", "must be ≥ 0, got %s", opts.Timeout)
 	}
-	key := ""
-	if ep.APIKeyEnv != "" {
-		key = os.Getenv(ep.APIKeyEnv)
-		if key == "" {
-			return nil, inputerr.Field(field("api_key_env"), "environment variable %s is not set", ep.APIKeyEnv)
-		}
+	conn, err := Dial(ep, "llm", opts.HTTPClient, opts.Clock)
+	if err != nil {
+		return nil, err
 	}
-	c := &Client{ep: ep, key: secret(key), opts: opts, tok: opts.Tokenizer, clock: opts.Clock, stats: &statCounters{}}
-	c.system = "llm " + c.ID()
+	c := &Client{Conn: conn, opts: opts, tok: opts.Tokenizer, stats: &statCounters{}}
 	if c.tok == nil {
 		if c.tok, err = DefaultTokenizer(); err != nil {
 			return nil, err
 		}
 	}
-	if c.clock == nil {
-		c.clock = realClock{}
-	}
-	if ep.MaxConcurrency > 0 {
-		c.sem = make(chan struct{}, ep.MaxConcurrency)
-	}
-	if ep.RequestsPerMinute > 0 {
-		// Requests are spread evenly: the bucket holds one second's worth.
-		c.rpm = newBucket(ep.RequestsPerMinute, ep.RequestsPerMinute/60)
-	}
-	if ep.TokensPerMinute > 0 {
-		// Request sizes vary widely: the bucket holds a minute's worth, and a
-		// request larger than that is charged the whole bucket.
-		c.tpm = newBucket(ep.TokensPerMinute, ep.TokensPerMinute)
-	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = max(ep.MaxConcurrency, 16)
-		hc = &http.Client{Transport: tr}
-	}
-	oc := openai.DefaultConfig(key)
-	oc.BaseURL = strings.TrimRight(ep.BaseURL, "/")
-	oc.HTTPClient = &httpx.HeaderDoer{Client: hc}
-	c.oc = openai.NewClientWithConfig(oc)
 	return c, nil
-}
-
-// ID is "NAME/MODEL" ("MODEL" without a name): the endpoint in cache keys and
-// audit records. It never contains the key or the URL.
-func (c *Client) ID() string {
-	if c.ep.Name == "" {
-		return c.ep.Model
-	}
-	return c.ep.Name + "/" + c.ep.Model
 }
 
 // String is ID() with the base URL, for logs.
@@ -235,9 +145,6 @@ func (c *Client) String() string { return "llm.Client(" + c.ID() + " at " + c.ep
 
 // GoString keeps %#v from printing the client's internals.
 func (c *Client) GoString() string { return c.String() }
-
-// Endpoint returns the endpoint the client was built from.
-func (c *Client) Endpoint() Endpoint { return c.ep }
 
 // Stats returns a snapshot of the counters.
 func (c *Client) Stats() Stats {
@@ -276,33 +183,21 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 			// an unreadable entry is a miss; the fresh answer overwrites it
 		}
 	}
-	if c.sem != nil {
-		select {
-		case c.sem <- struct{}{}:
-		case <-ctx.Done():
-			return Response{}, fmt.Errorf("%s: waiting for a connection slot: %w", c.system, ctx.Err())
-		}
-		defer func() { <-c.sem }()
+	release, err := c.Acquire(ctx)
+	if err != nil {
+		return Response{}, err
 	}
+	defer release()
 	estPrompt, charged := 0, 0
-	if c.rpm != nil || c.tpm != nil {
-		var waited time.Duration
-		if c.rpm != nil {
-			d, _, err := c.rpm.wait(ctx, c.clock, 1)
-			if err != nil {
-				return Response{}, fmt.Errorf("%s: waiting for the request rate limit: %w", c.system, err)
-			}
-			waited += d
-		}
+	if c.Limited() {
 		if c.tpm != nil {
 			estPrompt = CountMessages(c.tok, req.Messages)
-			d, n, err := c.tpm.wait(ctx, c.clock, estPrompt+req.MaxTokens)
-			if err != nil {
-				return Response{}, fmt.Errorf("%s: waiting for the token rate limit: %w", c.system, err)
-			}
-			waited += d
-			charged = n
 		}
+		waited, n, err := c.WaitRate(ctx, estPrompt+req.MaxTokens)
+		if err != nil {
+			return Response{}, err
+		}
+		charged = n
 		if waited > 0 {
 			c.stats.add(func(s *Stats) { s.RateLimited++; s.RateLimitDelay += waited })
 		}
@@ -313,9 +208,7 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 		c.stats.add(func(s *Stats) { s.Requests++; s.Errors++ })
 		return Response{}, err
 	}
-	if c.tpm != nil {
-		c.tpm.correct(c.clock, charged, resp.PromptTokens+resp.CompletionTokens)
-	}
+	c.CorrectTokens(charged, resp.PromptTokens+resp.CompletionTokens)
 	c.stats.add(func(s *Stats) {
 		s.Requests++
 		s.PromptTokens += int64(resp.PromptTokens)
@@ -379,10 +272,10 @@ func (c *Client) call(ctx context.Context, req Request, estPrompt int) (Response
 	out, err := c.oc.CreateChatCompletion(hctx, oreq)
 	latency := time.Since(start)
 	if err != nil {
-		return Response{}, c.mapError(err, holder)
+		return Response{}, c.MapError(err, holder)
 	}
 	if len(out.Choices) == 0 {
-		return Response{}, c.redact(fmt.Errorf("%s: answer without choices", c.system))
+		return Response{}, c.Redact(fmt.Errorf("%s: answer without choices", c.system))
 	}
 	r := Response{Content: out.Choices[0].Message.Content, PromptTokens: out.Usage.PromptTokens,
 		CompletionTokens: out.Usage.CompletionTokens, Latency: latency, Model: out.Model}
@@ -397,34 +290,4 @@ func (c *Client) call(ctx context.Context, req Request, estPrompt int) (Response
 	}
 	r.Cost = c.Cost(r.PromptTokens, r.CompletionTokens)
 	return r, nil
-}
-
-func (c *Client) mapError(err error, h *httpx.HeaderHolder) error {
-	status, msg := httpx.OpenAIStatus(err, errorMessage)
-	if status == 0 {
-		return c.redact(fmt.Errorf("%s: %w", c.system, err))
-	}
-	return httpx.FromStatus(c.system, status, h.Header(), c.redactString(msg), time.Now())
-}
-
-func (c *Client) redactString(s string) string {
-	if c.key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, string(c.key), "[REDACTED]")
-}
-
-// redact replaces err by a *redactedError when its text contains the key.
-func (c *Client) redact(err error) error {
-	if c.key == "" || !strings.Contains(err.Error(), string(c.key)) {
-		return err
-	}
-	var cause error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		cause = context.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		cause = context.Canceled
-	}
-	return &redactedError{msg: c.redactString(err.Error()), cause: cause}
 }
