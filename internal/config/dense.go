@@ -122,9 +122,7 @@ func (e Experiment) checkDense(p string, f FirstStage) error {
 		default:
 			add(inputerr.Field(vp+".kind", "unknown kind %q (%s or %s)", v.Kind, StoreEmbedded, StoreQdrant))
 		}
-		if v.APIKeyEnv != "" && !envNameRE.MatchString(v.APIKeyEnv) {
-			add(inputerr.Field(vp+".api_key_env", "must be the NAME of an environment variable, not the key"))
-		}
+		add(checkEnvName(vp+".api_key_env", v.APIKeyEnv))
 		if v.BatchSize < 0 || v.BatchSize > 4096 || (v.Kind == StoreQdrant && v.BatchSize != 0 && (v.BatchSize < 64 || v.BatchSize > 256)) {
 			add(inputerr.Field(vp+".batch_size", "must be between 64 and 256 for qdrant (1–4096 embedded), got %d", v.BatchSize))
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/clirflow/clirflow/internal/inputerr"
 )
@@ -74,18 +76,24 @@ func Parse(raw []byte, name string) (Experiment, error) {
 		return e, inputerr.At(name, 0, "empty config")
 	}
 	if err := yaml.UnmarshalWithOptions(raw, &e, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
-		return Experiment{}, yamlError(name, err)
+		return Experiment{}, yamlError(name, raw, err)
 	}
 	return e, nil
 }
 
 // yamlError turns goccy's multi-line error (with a source excerpt) into one
-// file:line error.
-func yamlError(name string, err error) error {
+// file:line error, naming the field path when the token belongs to a node
+// (goccy's own text names the Go struct, e.g. "Experiment.FirstStages", not
+// the field: "first_stages[0].k1").
+func yamlError(name string, raw []byte, err error) error {
 	var se yaml.Error
 	if errors.As(err, &se) {
 		if tok := se.GetToken(); tok != nil && tok.Position != nil {
-			return inputerr.At(name, tok.Position.Line, "%s", se.GetMessage())
+			msg := goStructRE.ReplaceAllString(se.GetMessage(), "into ")
+			if field := yamlFieldAt(raw, tok.Position.Line, tok.Position.Column); field != "" {
+				return inputerr.At(name, tok.Position.Line, "%s: %s", field, msg)
+			}
+			return inputerr.At(name, tok.Position.Line, "%s", msg)
 		}
 		return inputerr.At(name, 0, "%s", se.GetMessage())
 	}
@@ -94,6 +102,44 @@ func yamlError(name string, err error) error {
 		msg = msg[:i]
 	}
 	return inputerr.At(name, 0, "%s", msg)
+}
+
+// goStructRE matches the Go type goccy names in type errors, which means
+// nothing to someone writing YAML.
+var goStructRE = regexp.MustCompile(`into Go struct field \S+ of type `)
+
+// yamlFieldAt returns the field path ("datasets[0].colour") of the node at a
+// line and column of a YAML document, or "" when there is none.
+func yamlFieldAt(raw []byte, line, col int) string {
+	f, err := parser.ParseBytes(raw, 0)
+	if err != nil {
+		return ""
+	}
+	v := &nodeAt{line: line, col: col}
+	for _, doc := range f.Docs {
+		if doc.Body != nil {
+			ast.Walk(v, doc.Body)
+		}
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(v.path, "$"), ".")
+}
+
+type nodeAt struct {
+	line, col int
+	path      string
+}
+
+func (v *nodeAt) Visit(n ast.Node) ast.Visitor {
+	if v.path != "" {
+		return nil
+	}
+	if tok := n.GetToken(); tok != nil && tok.Position != nil && tok.Position.Line == v.line && tok.Position.Column == v.col {
+		if _, isMap := n.(*ast.MappingValueNode); !isMap {
+			v.path = n.GetPath()
+			return nil
+		}
+	}
+	return v
 }
 
 // ResolvePaths makes every file path absolute against baseDir.

@@ -105,9 +105,7 @@ func (e Experiment) Validate() error {
 		default:
 			add(inputerr.Field(p+".kind", "unknown kind %q (apertium, apy, dictionary, openai, http)", t.Kind))
 		}
-		if t.APIKeyEnv != "" && !envNameRE.MatchString(t.APIKeyEnv) {
-			add(inputerr.Field(p+".api_key_env", "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not the key"))
-		}
+		add(checkEnvName(p+".api_key_env", t.APIKeyEnv))
 		if t.Senses < 0 || t.Senses > 20 {
 			add(inputerr.Field(p+".senses", "must be between 1 and 20, got %d", t.Senses))
 		}
@@ -199,9 +197,7 @@ func (e Experiment) Validate() error {
 		if strings.TrimSpace(ep.Model) == "" {
 			add(inputerr.Field(p+".model", "is required"))
 		}
-		if ep.APIKeyEnv != "" && !envNameRE.MatchString(ep.APIKeyEnv) {
-			add(inputerr.Field(p+".api_key_env", "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not the key"))
-		}
+		add(checkEnvName(p+".api_key_env", ep.APIKeyEnv))
 		if ep.MaxConcurrency < 0 || ep.MaxConcurrency > 1024 {
 			add(inputerr.Field(p+".max_concurrency", "must be between 1 and 1024, got %d", ep.MaxConcurrency))
 		}
@@ -291,6 +287,11 @@ func (e Experiment) Validate() error {
 		ms, err := eval.ParseMeasures([]string{m})
 		switch {
 		case err != nil:
+			// ParseMeasures names its own argument ("measures[0]"); keep its message only.
+			var ie *inputerr.Error
+			if errors.As(err, &ie) {
+				err = errors.New(ie.Msg)
+			}
 			add(inputerr.Field(fmt.Sprintf("metrics[%d]", i), "%v", err))
 		case len(ms) != 1 || len(ms[0].Names) != 1:
 			// A table column is one number: "P" alone would be nine.
@@ -325,6 +326,39 @@ func (e Experiment) Validate() error {
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkEnvName accepts the name of an environment variable and refuses what
+// looks like a pasted key: not a valid name (sk-…), or a long name mixing
+// lower case, upper case and digits the way random tokens do (hf_…, gsk_…),
+// where variable names are words. The message never repeats the value: a
+// key must not reach logs or workflow histories through an error.
+func checkEnvName(path, v string) error {
+	if v == "" {
+		return nil
+	}
+	if !envNameRE.MatchString(v) || looksLikeToken(v) {
+		return inputerr.Field(path, "must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not the key")
+	}
+	return nil
+}
+
+func looksLikeToken(v string) bool {
+	if len(v) < 32 {
+		return false
+	}
+	var lower, upper, digit bool
+	for _, r := range v {
+		switch {
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= '0' && r <= '9':
+			digit = true
+		}
+	}
+	return lower && upper && digit
+}
 
 func checkURL(path, raw string) error {
 	if raw == "" {

@@ -137,9 +137,14 @@ func (c *corpusReader) readSGMLFile(fileIdx int, r *bufio.Reader, gz bool, cfg *
 		strayTxt bool
 		tagsSeen = map[string]bool{}
 	)
-	gzNote := ""
+	gzNote, notGz := "", ""
 	if gz {
 		gzNote = " (offset in the decompressed data)"
+	} else if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		// Gzip is recognised by content; a .gz name on other data is a
+		// damaged or mislabelled download, whatever the encoding.
+		notGz = " (the file is named .gz but is not gzip data)"
+		gzNote = notGz
 	}
 	emit := func() error {
 		docs++
@@ -170,6 +175,9 @@ func (c *corpusReader) readSGMLFile(fileIdx int, r *bufio.Reader, gz bool, cfg *
 			if errors.Is(err, io.EOF) {
 				eof = true
 				break
+			}
+			if gz {
+				return inputerr.At(path, lineNo+1, "read error in the gzip data (truncated or damaged file): %v", err)
 			}
 			return inputerr.At(path, lineNo+1, "read error: %v", err)
 		}
@@ -232,7 +240,7 @@ func (c *corpusReader) readSGMLFile(fileIdx int, r *bufio.Reader, gz bool, cfg *
 		return inputerr.At(path, docLine, "<DOC> not closed by </DOC> before the end of the file")
 	}
 	if docs == 0 && strayTxt {
-		return inputerr.At(path, 0, "no <DOC> records (is this an SGML corpus file?)")
+		return inputerr.At(path, 0, "no <DOC> records%s (is this an SGML corpus file?)", notGz)
 	}
 	if docs > 0 && withText == 0 {
 		return inputerr.At(path, 0, "none of the %d documents has text in the fields %s (fields found: %s); set the text fields for this collection",

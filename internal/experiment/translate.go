@@ -35,7 +35,10 @@ type TranslationInfo struct {
 	Texts        int          `json:"texts"`
 	CacheHits    int          `json:"cache_hits"`
 	Calls        int          `json:"calls"`
-	Cached       bool         `json:"cached"`
+	// Untranslated texts came back empty and keep their original text (an
+	// empty query or document would silently retrieve or match nothing).
+	Untranslated int  `json:"untranslated,omitempty"`
+	Cached       bool `json:"cached"`
 }
 
 // Translators builds translation systems from config; the worker supplies it
@@ -68,9 +71,9 @@ func Translate(ctx context.Context, s artifact.Store, cache translate.Cache, new
 	b := &translate.Batcher{T: tr, Cache: cache, BatchSize: in.Translator.BatchSize, Concurrency: in.Translator.Concurrency}
 	var st translate.Stats
 	if in.What == config.TranslateQueries {
-		out.Ref, st, err = translateTopics(ctx, s, b, pair, in.Source)
+		out.Ref, st, out.Untranslated, err = translateTopics(ctx, s, b, pair, in.Source)
 	} else {
-		out.Ref, st, err = translateCorpus(ctx, s, b, pair, in.Source, progress)
+		out.Ref, st, out.Untranslated, err = translateCorpus(ctx, s, b, pair, in.Source, progress)
 	}
 	if err != nil {
 		return TranslationInfo{}, err
@@ -93,10 +96,23 @@ func checkPair(ctx context.Context, tr translate.Translator, p translate.Pair, i
 		" cannot translate " + p.String() + "; it offers: " + translate.FormatPairs(pairs)}
 }
 
-func translateTopics(ctx context.Context, s artifact.Store, b *translate.Batcher, p translate.Pair, ref artifact.Ref) (artifact.Ref, translate.Stats, error) {
+// keepUntranslated puts the source text back where a translation came back
+// empty, and counts those texts.
+func keepUntranslated(src, out []string) int {
+	n := 0
+	for i := range out {
+		if strings.TrimSpace(out[i]) == "" && strings.TrimSpace(src[i]) != "" {
+			out[i] = src[i]
+			n++
+		}
+	}
+	return n
+}
+
+func translateTopics(ctx context.Context, s artifact.Store, b *translate.Batcher, p translate.Pair, ref artifact.Ref) (artifact.Ref, translate.Stats, int, error) {
 	topics, err := LoadTopics(ctx, s, ref)
 	if err != nil {
-		return "", translate.Stats{}, err
+		return "", translate.Stats{}, 0, err
 	}
 	queries := make([]string, len(topics))
 	for i, t := range topics {
@@ -104,28 +120,26 @@ func translateTopics(ctx context.Context, s artifact.Store, b *translate.Batcher
 	}
 	out, st, err := b.Translate(ctx, p, queries)
 	if err != nil {
-		return "", st, err
+		return "", st, 0, err
 	}
+	kept := keepUntranslated(queries, out)
 	for i := range topics {
-		// A query that translates to nothing keeps its original text: an empty
-		// query would silently retrieve nothing.
-		if strings.TrimSpace(out[i]) != "" {
-			topics[i].Query = out[i]
-		}
+		topics[i].Query = out[i]
 	}
 	r, err := storeJSONLines(ctx, s, topics)
-	return r, st, err
+	return r, st, kept, err
 }
 
 // docChunk documents are translated together so that batches fill up across
 // short documents.
 const docChunk = 64
 
-func translateCorpus(ctx context.Context, s artifact.Store, b *translate.Batcher, p translate.Pair, ref artifact.Ref, progress func(int)) (artifact.Ref, translate.Stats, error) {
+func translateCorpus(ctx context.Context, s artifact.Store, b *translate.Batcher, p translate.Pair, ref artifact.Ref, progress func(int)) (artifact.Ref, translate.Stats, int, error) {
 	var total translate.Stats
+	kept := 0
 	w, err := s.Create(ctx)
 	if err != nil {
-		return "", total, err
+		return "", total, 0, err
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
@@ -152,6 +166,7 @@ func translateCorpus(ctx context.Context, s artifact.Store, b *translate.Batcher
 		if err != nil {
 			return err
 		}
+		kept += keepUntranslated(sentences, out)
 		for i, d := range chunk {
 			t, x := spans[2*i], spans[2*i+1]
 			d.Title = translate.Join(out[t.start : t.start+t.n])
@@ -182,10 +197,10 @@ func translateCorpus(ctx context.Context, s artifact.Store, b *translate.Batcher
 	}
 	if err != nil {
 		_ = w.Abort()
-		return "", total, err
+		return "", total, 0, err
 	}
 	r, err := w.Commit()
-	return r, total, err
+	return r, total, kept, err
 }
 
 // TranslationNote summarises translation costs for reports, e.g.
@@ -195,6 +210,10 @@ func TranslationNote(name string, src, tgt string, t TranslationInfo) string {
 	if t.Texts > 0 {
 		rate = 100 * float64(t.CacheHits) / float64(t.Texts)
 	}
-	return name + " " + src + "→" + tgt + ": " + strconv.Itoa(t.Texts) + " texts, " + strconv.Itoa(t.Calls) +
+	note := name + " " + src + "→" + tgt + ": " + strconv.Itoa(t.Texts) + " texts, " + strconv.Itoa(t.Calls) +
 		" translator calls (" + strconv.FormatFloat(rate, 'f', 1, 64) + "% cache hits)"
+	if t.Untranslated > 0 {
+		note += ", " + strconv.Itoa(t.Untranslated) + " came back empty and kept their original text"
+	}
+	return note
 }

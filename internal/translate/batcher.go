@@ -2,7 +2,6 @@ package translate
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 )
@@ -34,7 +33,9 @@ type Batcher struct {
 // Translate dedupes identical texts, serves hits from the cache, translates the
 // misses in batches of BatchSize with at most Concurrency calls in flight, and
 // stores the results. Whitespace-only texts are returned unchanged without a
-// call. On error nothing is returned, but batches that finished are cached.
+// call. On error nothing is returned, but batches that finished are cached. A
+// translator answering with more or fewer texts than it was given is a
+// *PermanentError.
 func (b *Batcher) Translate(ctx context.Context, p Pair, texts []string) ([]string, Stats, error) {
 	st := Stats{Texts: len(texts)}
 	out := make([]string, len(texts))
@@ -92,7 +93,9 @@ func (b *Batcher) Translate(ctx context.Context, p Pair, texts []string) ([]stri
 		st.Calls++
 		mu.Unlock()
 		if err == nil && len(res) != len(batch) {
-			err = fmt.Errorf("translate: %s returned %d texts for %d", id, len(res), len(batch))
+			// A broken contract, not a hiccup: the same batch gets the same
+			// answer again, so retrying cannot help.
+			err = permanent(id, "returned %d texts for %d (one translation per text is required)", len(res), len(batch))
 		}
 		if err != nil {
 			return err

@@ -19,6 +19,19 @@ func isSpace(r rune) bool {
 	return false
 }
 
+// controlIn returns the first control character of an id (after splitting on
+// whitespace, what is left: NUL, other C0 controls, DEL). trec_eval reads ids
+// as C strings, so "d\x00x" would silently be "d"; clirflow refuses them, like
+// corpora do, rather than carry an id that matches no document.
+func controlIn(id string) (rune, bool) {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c == 0x7f {
+			return rune(c), true
+		}
+	}
+	return 0, false
+}
+
 // eachLine calls fn with the fields of every line that is neither blank nor a
 // '#' comment, with its 1-based line number. Lines may be arbitrarily long.
 func eachLine(r io.Reader, name string, fn func(line int, fields []string) error) error {

@@ -27,13 +27,19 @@ func ReadQrels(path string) (Qrels, error) {
 // ParseQrels parses lines "qid iter docno rel" separated by any whitespace; the
 // iter field is ignored. Blank lines and lines starting with '#' are skipped.
 // A second judgment for the same (qid, docno) is an error, as in trec_eval
-// (which refuses to evaluate such a query: "duplicate docs").
+// (which refuses to evaluate such a query: "duplicate docs"); so is an id with a
+// control character (NUL …).
 func ParseQrels(r io.Reader, name string) (Qrels, error) {
 	q := Qrels{}
 	n := 0
 	err := eachLine(r, name, func(line int, f []string) error {
 		if len(f) != 4 {
 			return inputerr.At(name, line, "qrels line needs 4 fields (qid iter docno rel), found %d", len(f))
+		}
+		for _, id := range []struct{ what, v string }{{"query id", f[0]}, {"document id", f[2]}} {
+			if r, bad := controlIn(id.v); bad {
+				return inputerr.At(name, line, "%s %q contains %U (ids must not contain control characters)", id.what, id.v, r)
+			}
 		}
 		rel, err := strconv.Atoi(f[3])
 		if err != nil {

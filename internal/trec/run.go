@@ -37,7 +37,8 @@ func ReadRun(path string) (*Run, error) {
 // ParseRun parses lines "qid Q0 docno rank score tag" separated by any
 // whitespace. Fields after the tag are ignored, as trec_eval does. Blank lines
 // and '#' comments are skipped. The score must be a finite number; a document
-// listed twice for a query is an error (trec_eval: "duplicate docs").
+// listed twice for a query is an error (trec_eval: "duplicate docs"), and so
+// is an id with a control character (NUL …).
 func ParseRun(r io.Reader, name string) (*Run, error) {
 	run := &Run{Name: name, Entries: map[string][]Result{}}
 	seen := map[string]map[string]bool{}
@@ -47,6 +48,11 @@ func ParseRun(r io.Reader, name string) (*Run, error) {
 			return inputerr.At(name, line, "run line needs 6 fields (qid Q0 docno rank score tag), found %d", len(f))
 		}
 		qid, doc := f[0], f[2]
+		for _, id := range []struct{ what, v string }{{"query id", qid}, {"document id", doc}} {
+			if r, bad := controlIn(id.v); bad {
+				return inputerr.At(name, line, "%s %q contains %U (ids must not contain control characters)", id.what, id.v, r)
+			}
+		}
 		rank, err := strconv.Atoi(f[3])
 		if err != nil {
 			return inputerr.At(name, line, "rank %q is not an integer", f[3])
