@@ -21,12 +21,16 @@ commands:
                                evaluate a TREC run; output is byte-compatible with trec_eval 9.0.8
   verify -config FILE          re-run an experiment (memo hits: cheap) and check its expected scores;
                                exit 1 with one line per drift beyond the tolerance
-  report -experiment NAME [-artifacts DIR] [-out DIR]
+  report -experiment NAME [-artifacts DIR|s3://BUCKET/PREFIX] [-out DIR]
                                regenerate a finished experiment's report (report.html too) from the
                                artifact store, running nothing
   audit -experiment NAME -query QID [-run RUN] [-full]
                                the LLM calls behind one query: prompts, answers, repairs, tokens, cache hits
   build-demo [flags]           build a demo collection from Debian's translated package descriptions
+  codec-key -out FILE          make a payload encryption key (then -codec-key FILE or $CLIRFLOW_CODEC_KEY_FILE
+                               on worker and starter)
+  codec-server -key FILE [-listen 127.0.0.1:8234] [-cors-origin http://localhost:8233]
+                               decrypt payloads for the Temporal UI (--ui-codec-endpoint http://127.0.0.1:8234)
 
 Run 'starter COMMAND -h' for a command's flags.
 `
@@ -53,6 +57,8 @@ func main() {
 		code = cli.Audit(args, os.Stdout, os.Stderr)
 	case "build-demo":
 		code = ddtp.Main(args, os.Stdout, os.Stderr)
+	case "codec-key", "codec-server":
+		code = cli.Codec(os.Args[1], args, os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 	default:

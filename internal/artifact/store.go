@@ -51,7 +51,7 @@ type Writer interface {
 	Abort() error
 }
 
-// Store is the seam for artifact backends (filesystem now; S3-compatible later,
+// Store is the seam for artifact backends (a directory, FS; an S3-compatible bucket, S3,
 // so workers on many machines can share artifacts).
 type Store interface {
 	Create(ctx context.Context) (Writer, error)

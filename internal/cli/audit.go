@@ -27,7 +27,7 @@ func Audit(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("results", "", "results directory (default results/EXPERIMENT)")
 	qid := fs.String("query", "", "query id")
 	only := fs.String("run", "", "only this reranked run (e.g. ddtp-es/bm25-og+rankgpt)")
-	artifacts := fs.String("artifacts", platform.Env(platform.EnvArtifacts, platform.DefaultArtifacts), "artifact store directory")
+	artifacts := fs.String("artifacts", platform.Env(platform.EnvArtifacts, platform.DefaultArtifacts), "artifact store: a directory or s3://BUCKET[/PREFIX] (see $"+platform.EnvS3Endpoint+")")
 	full := fs.Bool("full", false, "print the full prompts too")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -51,7 +51,7 @@ func Audit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "audit: %s/results.json: %v\n", *dir, err)
 		return 1
 	}
-	store, err := artifact.NewFS(*artifacts)
+	store, err := platform.OpenStore(context.Background(), *artifacts, "")
 	if err != nil {
 		fmt.Fprintln(stderr, "audit:", err)
 		return 1

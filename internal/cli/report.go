@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/platform"
@@ -25,7 +24,7 @@ func Report(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("experiment", "", "experiment name")
-	artifacts := fs.String("artifacts", platform.Env(platform.EnvArtifacts, platform.DefaultArtifacts), "artifact store directory")
+	artifacts := fs.String("artifacts", platform.Env(platform.EnvArtifacts, platform.DefaultArtifacts), "artifact store: a directory or s3://BUCKET[/PREFIX] (see $"+platform.EnvS3Endpoint+")")
 	out := fs.String("out", "", "output directory (default the experiment's output)")
 	results := fs.String("results", "", "results directory to read results.json from when the store has no record (default results/EXPERIMENT)")
 	if err := fs.Parse(args); err != nil {
@@ -35,7 +34,7 @@ func Report(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "report: -experiment is required")
 		return 2
 	}
-	store, err := artifact.NewFS(*artifacts)
+	store, err := platform.OpenStore(context.Background(), *artifacts, "")
 	if err != nil {
 		fmt.Fprintln(stderr, "report:", err)
 		return 1

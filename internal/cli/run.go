@@ -26,7 +26,7 @@ import (
 
 // connFlags are the Temporal connection flags every subcommand shares.
 type connFlags struct {
-	address, namespace, queue, ui string
+	address, namespace, queue, ui, codecKey string
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
@@ -34,10 +34,11 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
 	fs.StringVar(&c.queue, "task-queue", platform.Env(platform.EnvTaskQueue, workflows.TaskQueue), "task queue of the workers")
 	fs.StringVar(&c.ui, "ui", platform.Env(platform.EnvUI, platform.DefaultUI), "Temporal UI base URL, for links")
+	fs.StringVar(&c.codecKey, "codec-key", "", "payload encryption key file, the workers' key (default $"+platform.EnvCodecKeyFile+"; none: no encryption)")
 }
 
 func (c *connFlags) dial() (client.Client, string, error) {
-	opts, err := platform.ClientOptions(c.address, c.namespace)
+	opts, err := platform.ClientOptionsWithCodecKey(c.address, c.namespace, c.codecKey)
 	if err != nil {
 		return nil, "", err
 	}

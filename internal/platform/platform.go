@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -27,6 +29,7 @@ import (
 
 	"github.com/clirflow/clirflow/activities"
 	"github.com/clirflow/clirflow/internal/artifact"
+	"github.com/clirflow/clirflow/internal/codec"
 	"github.com/clirflow/clirflow/internal/rerank"
 	"github.com/clirflow/clirflow/internal/translate"
 	"github.com/clirflow/clirflow/workflows"
@@ -42,6 +45,8 @@ const (
 	EnvArtifacts     = "CLIRFLOW_ARTIFACTS"
 	EnvTaskQueue     = "CLIRFLOW_TASK_QUEUE"
 	EnvUI            = "CLIRFLOW_UI"
+	// EnvCodecKeyFile names the payload encryption key file (internal/codec).
+	EnvCodecKeyFile = "CLIRFLOW_CODEC_KEY_FILE"
 )
 
 // Env returns the value of an environment variable or def.
@@ -55,8 +60,27 @@ func Env(name, def string) string {
 // ClientOptions reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 // TLS settings and config profiles the way the Temporal CLI does; non-empty
 // arguments (from flags) override them. Tracing is always on: spans go nowhere
-// unless an exporter is configured.
+// unless an exporter is configured. Payloads are encrypted when
+// $CLIRFLOW_CODEC_KEY_FILE is set.
 func ClientOptions(address, namespace string) (client.Options, error) {
+	return ClientOptionsWithCodecKey(address, namespace, "")
+}
+
+// CodecKeyFile is the payload encryption key file: the flag's value, else
+// $CLIRFLOW_CODEC_KEY_FILE; "" means no encryption.
+func CodecKeyFile(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return os.Getenv(EnvCodecKeyFile)
+}
+
+// ClientOptionsWithCodecKey is ClientOptions with payloads encrypted under
+// the key in codecKeyFile (see CodecKeyFile). Workers and clients of a
+// namespace must agree: the codec is part of the client, and workers inherit
+// it, so one setting covers workflow and activity inputs, results, queries
+// and failure messages.
+func ClientOptionsWithCodecKey(address, namespace, codecKeyFile string) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client config: %w", err)
@@ -79,6 +103,22 @@ func ClientOptions(address, namespace string) (client.Options, error) {
 	}
 	opts.Interceptors = append(opts.Interceptors, tracing)
 	opts.Logger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if f := CodecKeyFile(codecKeyFile); f != "" {
+		c, err := codec.Load(f)
+		if err != nil {
+			return client.Options{}, err
+		}
+		// Wrap what envconfig chose (a profile may name a remote codec).
+		dc := opts.DataConverter
+		if dc == nil {
+			dc = converter.GetDefaultDataConverter()
+		}
+		opts.DataConverter = converter.NewCodecDataConverter(dc, c)
+		// Failure messages and stack traces can quote inputs; by default they
+		// are stored in the clear, so move them into encrypted attributes.
+		opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter: opts.DataConverter, EncodeCommonAttributes: true})
+	}
 	return opts, nil
 }
 
@@ -165,16 +205,25 @@ func (ws Workers) Stop() {
 	}
 }
 
-// NewWorkers registers every workflow and activity. The translation and LLM
-// response caches live beside the artifacts (translations/, llm-cache/ under
-// the store root), shared by every experiment and worker process of the
-// machine. llmConcurrency bounds LLM activities in flight in this process.
+// NewWorkers registers every workflow and activity over a directory store,
+// with the local caches beside the artifacts (see NewWorkersWithStore).
 func NewWorkers(c client.Client, store *artifact.FS, taskQueue string, opts worker.Options, llmConcurrency int) (Workers, error) {
-	tcache, err := translate.NewFileCache(filepath.Join(store.Root(), "translations"))
+	return NewWorkersWithStore(c, store, store.Root(), taskQueue, opts, llmConcurrency, QueuesBoth)
+}
+
+// NewWorkersWithStore registers every workflow and activity. Every result a
+// workflow references goes to store, which the workers of a deployment share;
+// the translation and LLM response caches, the embedding cache and the
+// embedded vector store live in cacheDir (translations/, llm-cache/,
+// embed-cache/, vectors/), local to this process's machine and shared by its
+// experiments and worker processes. llmConcurrency bounds LLM activities in
+// flight in this process; queues selects the task queues it polls.
+func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQueue string, opts worker.Options, llmConcurrency int, queues Queues) (Workers, error) {
+	tcache, err := translate.NewFileCache(filepath.Join(cacheDir, "translations"))
 	if err != nil {
 		return nil, err
 	}
-	lcache, err := translate.NewFileCache(filepath.Join(store.Root(), "llm-cache"))
+	lcache, err := translate.NewFileCache(filepath.Join(cacheDir, "llm-cache"))
 	if err != nil {
 		return nil, err
 	}
@@ -200,10 +249,17 @@ func NewWorkers(c client.Client, store *artifact.FS, taskQueue string, opts work
 	lopts.MaxConcurrentLocalActivityExecutionSize = llmConcurrency
 	lw := worker.New(c, taskQueue+workflows.LLMQueueSuffix, lopts)
 	lw.RegisterWorkflowWithOptions(workflows.RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
-	dense, err := NewDenseDeps(store.Root())
+	dense, err := NewDenseDeps(cacheDir)
 	if err != nil {
 		return nil, err
 	}
 	lw.RegisterActivity(&activities.LLMActivities{Store: store, Clients: NewLLMClients(lcache), Dense: dense})
-	return Workers{w, lw}, nil
+	var ws Workers
+	if queues.cpu() {
+		ws = append(ws, w)
+	}
+	if queues.llm() {
+		ws = append(ws, lw)
+	}
+	return ws, nil
 }
