@@ -12,8 +12,10 @@
 package llmtest
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,6 +114,16 @@ type LogEntry struct {
 	Fault   FaultKind // FaultNone when none was injected
 	Status  int       // 0: no answer was sent (timeout fault or client gone)
 	Latency time.Duration
+	// Start is when the request arrived; Answered when the server began to
+	// write its answer (zero when it sent none). The client cannot have the
+	// answer before Answered, and the handler returns (Latency) before a
+	// small answer leaves the server's buffer.
+	Start, Answered time.Time
+	// PromptHash is the hex SHA-256 of a chat request's model and messages
+	// (as sent): equal for every retry of the same request, so the attempts
+	// of one request can be told apart from other requests ("" for other
+	// paths and undecodable bodies).
+	PromptHash string
 }
 
 // Server is a running scripted server. It is safe for concurrent use.
@@ -207,12 +219,14 @@ func (s *Server) resetLocked() {
 
 // exchange is the state of one request.
 type exchange struct {
-	n      int
-	start  time.Time
-	path   string
-	model  string
-	fault  FaultKind
-	status int
+	n        int
+	start    time.Time
+	answered time.Time
+	path     string
+	model    string
+	prompt   string // PromptHash
+	fault    FaultKind
+	status   int
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +253,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		if x.fault != FaultNone {
 			s.stats.Faults[x.fault]++
 		}
-		s.log = append(s.log, LogEntry{N: x.n, Path: x.path, Model: x.model, Fault: x.fault, Status: x.status, Latency: time.Since(x.start)})
+		s.log = append(s.log, LogEntry{N: x.n, Path: x.path, Model: x.model, Fault: x.fault, Status: x.status, Latency: time.Since(x.start),
+			Start: x.start, Answered: x.answered, PromptHash: x.prompt})
 		s.mu.Unlock()
 	}()
 
@@ -250,10 +265,18 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var probe struct {
-		Model string `json:"model"`
+		Model    string          `json:"model"`
+		Messages json.RawMessage `json:"messages"`
 	}
 	if json.Unmarshal(body0, &probe) == nil {
 		x.model = probe.Model
+		if x.path == "/v1/chat/completions" && len(probe.Messages) > 0 {
+			h := sha256.New()
+			h.Write([]byte(probe.Model))
+			h.Write([]byte{0})
+			h.Write(probe.Messages)
+			x.prompt = hex.EncodeToString(h.Sum(nil))
+		}
 	}
 	f := s.pickFault(x.n)
 	delay := s.opts.Latency
@@ -336,6 +359,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		b = b[:len(b)/2]
 	}
 	w.Header().Set("Content-Type", "application/json")
+	x.answered = time.Now()
 	w.WriteHeader(http.StatusOK)
 	x.status = http.StatusOK
 	_, _ = w.Write(b)
@@ -371,6 +395,7 @@ func (s *Server) writeError(w http.ResponseWriter, x *exchange, status int, typ,
 		w.Header().Set("Retry-After", retryAfterHeader(retryAfter))
 	}
 	w.Header().Set("Content-Type", "application/json")
+	x.answered = time.Now()
 	w.WriteHeader(status)
 	x.status = status
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": nil}})
