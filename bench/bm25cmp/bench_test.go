@@ -1,0 +1,117 @@
+package bm25cmp
+
+import (
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The corpus: the Italian DDTP collection (`make bench` builds it; see
+// DataDir). Benchmarks skip when it is missing.
+//
+//	go test -run '^$' -bench 'Build/bleve' -benchtime 1x ./bm25cmp/
+//
+// BenchmarkBuild reports docs/s, and peak-MB: the process's VmHWM, which is
+// the peak RSS of one build only when the process runs one build
+// (-benchtime 1x -count 1 and one sub-benchmark, as `make bench` runs it);
+// base-MB is the RSS with the corpus loaded, before any index.
+// BenchmarkSearch reports the median and p99 latency of a top-100 query.
+
+var (
+	dataOnce sync.Once
+	data     *Data
+	dataErr  error
+	baseRSS  int64
+)
+
+func load(b *testing.B) *Data {
+	dataOnce.Do(func() {
+		data, dataErr = Load(DataDir())
+		runtime.GC()
+		baseRSS, _ = ProcStatus(os.Getpid(), "VmRSS")
+	})
+	if dataErr != nil {
+		b.Skipf("no benchmark corpus (%v); `make bench` builds it", dataErr)
+	}
+	return data
+}
+
+func BenchmarkBuild(b *testing.B) {
+	for _, name := range Engines {
+		b.Run(name, func(b *testing.B) {
+			d := load(b)
+			var e Engine
+			start := time.Now()
+			for b.Loop() {
+				if e != nil {
+					e.Close()
+				}
+				var err error
+				if e, err = Build(name, d.Docs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			elapsed := time.Since(start)
+			b.ReportMetric(float64(len(d.Docs))*float64(b.N)/elapsed.Seconds(), "docs/s")
+			peak, err := PeakRSS()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+			b.ReportMetric(float64(baseRSS)/(1<<20), "base-MB")
+			b.ReportMetric(float64(len(d.Docs)), "docs")
+			e.Close()
+		})
+	}
+}
+
+var (
+	engMu   sync.Mutex
+	engines = map[string]Engine{}
+)
+
+// engine builds each engine once per process.
+func engine(b *testing.B, name string) Engine {
+	engMu.Lock()
+	defer engMu.Unlock()
+	if e := engines[name]; e != nil {
+		return e
+	}
+	e, err := Build(name, load(b).Docs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	engines[name] = e
+	return e
+}
+
+func BenchmarkSearch(b *testing.B) {
+	for _, name := range Engines {
+		b.Run(name, func(b *testing.B) {
+			d := load(b)
+			e := engine(b, name)
+			for _, q := range d.Queries { // warm up
+				if _, err := e.Search(q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lat := make([]time.Duration, 0, b.N)
+			i := 0
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := e.Search(d.Queries[i%len(d.Queries)]); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+				i++
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "median-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+			b.ReportMetric(float64(len(d.Queries)), "queries")
+		})
+	}
+}
