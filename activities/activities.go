@@ -139,6 +139,12 @@ func (a *Activities) PrepareCandidates(ctx context.Context, in experiment.Candid
 	return out, classify(err)
 }
 
+// SaveRuns stores one dataset's run results for the report (by reference).
+func (a *Activities) SaveRuns(ctx context.Context, runs []experiment.RunResult) (artifact.Ref, error) {
+	out, err := experiment.SaveRuns(ctx, a.Store, runs)
+	return out, classify(err)
+}
+
 // SaveRanking stores a query's reranked order.
 func (a *Activities) SaveRanking(ctx context.Context, in experiment.QueryRanking) (artifact.Ref, error) {
 	out, err := experiment.SaveRanking(ctx, a.Store, in)

@@ -46,6 +46,9 @@ type ExperimentResult struct {
 	Metrics  []string                     `json:"metrics"`
 	Datasets []experiment.PreparedDataset `json:"datasets"`
 	Runs     []experiment.RunResult       `json:"runs"`
+	// RunsOmitted counts the runs left out of Runs when there are too many
+	// for a workflow result; they are in the report's results.json.
+	RunsOmitted int `json:"runs_omitted,omitempty"`
 	// Translations lists each translation with its cost; a re-run shows 0 calls.
 	Translations []TranslationResult   `json:"translations,omitempty"`
 	Report       experiment.ReportInfo `json:"report"`
@@ -168,11 +171,137 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		}
 	}
 
+	// 4–5. Runs and reranked runs. Version 1 gives each dataset its own
+	// child workflow (DatasetRuns) so that no history grows with the whole
+	// grid: a paper-sized grid (26 datasets × 12 stages × 10 rerankers) is
+	// over 3,000 children, beyond what one workflow may start and record.
+	inputs := stageInputs{Prepared: prepared, Translations: translations, Indexes: indexes, Dense: dense}
+	info := workflow.GetInfo(ctx)
+	var runs []experiment.RunResult
+	var runSets []artifact.Ref
+	omitted := 0
+	if workflow.GetVersion(ctx, "dataset-children", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		var err error
+		if runs, err = runStages(ctx, exp, plan, inputs, info.WorkflowExecution.ID, func(int) bool { return true }, &progress); err != nil {
+			return ExperimentResult{}, err
+		}
+	} else {
+		progress.Current = "retrieving, reranking and evaluating"
+		futures := make([]workflow.ChildWorkflowFuture, len(exp.Datasets))
+		for di, d := range exp.Datasets {
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: info.WorkflowExecution.ID + "/" + d.Name})
+			futures[di] = workflow.ExecuteChildWorkflow(cctx, DatasetRuns, DatasetRunsInput{Experiment: exp, Dataset: di, ParentID: info.WorkflowExecution.ID, Inputs: inputs})
+		}
+		var errs []error
+		for di, f := range futures {
+			var r DatasetRunsResult
+			if err := f.Get(ctx, &r); err != nil {
+				errs = append(errs, fmt.Errorf("dataset %s: %w", exp.Datasets[di].Name, err))
+				continue
+			}
+			progress.Done += r.Count
+			runSets = append(runSets, r.Ref)
+			if r.Runs == nil && r.Count > 0 {
+				omitted = -1
+			}
+			runs = append(runs, r.Runs...)
+		}
+		if len(errs) > 0 {
+			return ExperimentResult{}, errors.Join(errs...)
+		}
+		if omitted != 0 || len(runs) > maxResultRuns {
+			omitted, runs = countRuns(plan), nil
+		}
+	}
+
+	// 6. Report.
+	progress.Current = "writing report"
+	trResults := make([]TranslationResult, len(plan.translations))
+	notes := make([]string, len(plan.translations))
+	for i, t := range plan.translations {
+		trResults[i] = TranslationResult{Dataset: exp.Datasets[t.dataset].Name, Translator: t.translator, What: t.what, Src: t.src, Tgt: t.tgt, Info: translations[i]}
+		notes[i] = exp.Datasets[t.dataset].Name + " " + t.what + ": " + experiment.TranslationNote(t.translator, t.src, t.tgt, translations[i])
+	}
+	var report experiment.ReportInfo
+	rin := experiment.ReportInput{
+		Experiment: exp, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		Datasets: prepared, Runs: runs, Translations: notes,
+	}
+	if runSets != nil { // by reference: a grid's runs exceed a payload
+		rin.Runs, rin.RunSets = nil, runSets
+	}
+	err := workflow.ExecuteActivity(ctx, a.WriteReport, rin).Get(ctx, &report)
+	if err != nil {
+		return ExperimentResult{}, fmt.Errorf("report: %w", err)
+	}
+	progress.Done++
+	progress.Current = "done"
+	return ExperimentResult{Name: exp.Name, Metrics: exp.Metrics, Datasets: prepared, Runs: runs, RunsOmitted: omitted,
+		Translations: trResults, Report: report}, nil
+}
+
+// maxResultRuns bounds the runs an ExperimentResult carries inline (about
+// 1 KB each); beyond, they are in the report's results.json.
+const maxResultRuns = 1000
+
+// stageInputs is what runs need from the earlier phases.
+type stageInputs struct {
+	Prepared     []experiment.PreparedDataset `json:"prepared"`
+	Translations []experiment.TranslationInfo `json:"translations"`
+	Indexes      []experiment.IndexInfo       `json:"indexes"`
+	Dense        []experiment.DenseIndexInfo  `json:"dense"`
+}
+
+// DatasetRunsInput runs one dataset's first stages and reranked runs.
+type DatasetRunsInput struct {
+	Experiment config.Experiment `json:"experiment"` // with defaults, validated
+	Dataset    int               `json:"dataset"`    // index into Experiment.Datasets
+	ParentID   string            `json:"parent_id"`  // the Experiment's workflow ID: children are named after it
+	Inputs     stageInputs       `json:"inputs"`
+}
+
+// DatasetRunsResult references the dataset's runs in table order (and
+// carries them inline when they are few).
+type DatasetRunsResult struct {
+	Ref   artifact.Ref           `json:"ref"`
+	Count int                    `json:"count"`
+	Runs  []experiment.RunResult `json:"runs,omitempty"`
+}
+
+// DatasetRuns runs the first stages and rerankers of one dataset of an
+// experiment (the plan is the Experiment's own, recomputed: it is a pure
+// function of the config) and stores the results as one artifact.
+func DatasetRuns(ctx workflow.Context, in DatasetRunsInput) (DatasetRunsResult, error) {
+	var progress Progress
+	plan := planRuns(in.Experiment)
+	runs, err := runStages(ctx, in.Experiment, plan, in.Inputs, in.ParentID, func(d int) bool { return d == in.Dataset }, &progress)
+	if err != nil {
+		return DatasetRunsResult{}, err
+	}
+	ctx = workflow.WithActivityOptions(ctx, cpuActivityOptions())
+	var a *activities.Activities
+	out := DatasetRunsResult{Count: len(runs)}
+	if err := workflow.ExecuteActivity(ctx, a.SaveRuns, runs).Get(ctx, &out.Ref); err != nil {
+		return out, err
+	}
+	if len(runs) <= maxResultRuns/4 {
+		out.Runs = runs
+	}
+	return out, nil
+}
+
+func countRuns(p runPlan) int { return len(p.runs) + len(p.reranks) }
+
+// runStages runs the planned runs of the datasets keep accepts as Run
+// children (fusions once their inputs are done), then their reranked runs
+// as RerankRun children, and returns the results in table order (each first
+// stage followed by its reranked runs). Children are named base/DATASET/RUN.
+func runStages(ctx workflow.Context, exp config.Experiment, plan runPlan, in stageInputs, base string, keep func(dataset int) bool, progress *Progress) ([]experiment.RunResult, error) {
+	prepared, translations, indexes, dense := in.Prepared, in.Translations, in.Indexes, in.Dense
 	// 4. Runs as child workflows, in parallel; all are awaited so that every run
 	// that can finish is cached even when another fails. Fusion runs start
 	// once the runs they fuse are done.
 	progress.Current = "retrieving and evaluating"
-	info := workflow.GetInfo(ctx)
 	runFutures := make([]workflow.ChildWorkflowFuture, len(plan.runs))
 	runs := make([]experiment.RunResult, len(plan.runs))
 	var errs []error
@@ -211,17 +340,17 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 			in.Inputs = append(in.Inputs, runs[j].Run.Ref)
 		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, in.Dataset.Name, in.Stage.Name),
+			WorkflowID: fmt.Sprintf("%s/%s/%s", base, in.Dataset.Name, in.Stage.Name),
 		})
 		runFutures[i] = workflow.ExecuteChildWorkflow(cctx, Run, in)
 	}
 	for i, r := range plan.runs {
-		if exp.FirstStages[r.stage].Kind != config.KindFusion {
+		if keep(r.dataset) && exp.FirstStages[r.stage].Kind != config.KindFusion {
 			start(i)
 		}
 	}
 	for i, r := range plan.runs {
-		if exp.FirstStages[r.stage].Kind != config.KindFusion {
+		if !keep(r.dataset) || exp.FirstStages[r.stage].Kind != config.KindFusion {
 			continue
 		}
 		ok := true
@@ -237,15 +366,19 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 		await(i)
 	}
 	if len(errs) > 0 {
-		return ExperimentResult{}, errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 
 	// 5. Rerankers, each reranked run in its own child (queries below it).
+	reranked := make([]experiment.RunResult, len(plan.reranks))
 	if len(plan.reranks) > 0 {
 		progress.Current = "reranking"
 		rrFutures := make([]workflow.ChildWorkflowFuture, len(plan.reranks))
 		for i, rr := range plan.reranks {
-			base := runs[rr.run]
+			if !keep(plan.runs[rr.run].dataset) {
+				continue
+			}
+			first := runs[rr.run]
 			k := exp.Rerankers[rr.reranker]
 			ep, _ := exp.EndpointNamed(k.Endpoint)
 			ds := plan.runs[rr.run].dataset
@@ -253,17 +386,19 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 			if rr.translation >= 0 {
 				corpus = translations[rr.translation].Ref
 			}
-			name := k.RunName(base.Stage, rr.tokens)
+			name := k.RunName(first.Stage, rr.tokens)
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-				WorkflowID: fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, base.Dataset, name),
+				WorkflowID: fmt.Sprintf("%s/%s/%s", base, first.Dataset, name),
 			})
 			rrFutures[i] = workflow.ExecuteChildWorkflow(cctx, RerankRun, RerankRunInput{
-				Dataset: prepared[ds], FirstStage: base, Reranker: k, Endpoint: ep, MaxDocTokens: rr.tokens,
+				Dataset: prepared[ds], FirstStage: first, Reranker: k, Endpoint: ep, MaxDocTokens: rr.tokens,
 				Corpus: corpus, Name: name, Metrics: exp.Metrics, Complete: exp.Complete,
 			})
 		}
-		reranked := make([]experiment.RunResult, len(rrFutures))
 		for i, f := range rrFutures {
+			if f == nil {
+				continue
+			}
 			if err := f.Get(ctx, &reranked[i]); err != nil {
 				errs = append(errs, fmt.Errorf("rerank %s/%s: %w", runs[plan.reranks[i].run].Dataset, exp.Rerankers[plan.reranks[i].reranker].Name, err))
 				continue
@@ -271,40 +406,23 @@ func Experiment(ctx workflow.Context, input ExperimentInput) (ExperimentResult, 
 			progress.Done++
 		}
 		if len(errs) > 0 {
-			return ExperimentResult{}, errors.Join(errs...)
+			return nil, errors.Join(errs...)
 		}
-		// Each first stage is followed by its reranked runs in the table.
-		ordered := make([]experiment.RunResult, 0, len(runs)+len(reranked))
-		for ri, r := range runs {
-			ordered = append(ordered, r)
-			for i, rr := range plan.reranks {
-				if rr.run == ri {
-					ordered = append(ordered, reranked[i])
-				}
+	}
+	// Each first stage is followed by its reranked runs in the table.
+	ordered := make([]experiment.RunResult, 0, len(runs)+len(reranked))
+	for ri, r := range runs {
+		if !keep(plan.runs[ri].dataset) {
+			continue
+		}
+		ordered = append(ordered, r)
+		for i, rr := range plan.reranks {
+			if rr.run == ri {
+				ordered = append(ordered, reranked[i])
 			}
 		}
-		runs = ordered
 	}
-
-	// 6. Report.
-	progress.Current = "writing report"
-	trResults := make([]TranslationResult, len(plan.translations))
-	notes := make([]string, len(plan.translations))
-	for i, t := range plan.translations {
-		trResults[i] = TranslationResult{Dataset: exp.Datasets[t.dataset].Name, Translator: t.translator, What: t.what, Src: t.src, Tgt: t.tgt, Info: translations[i]}
-		notes[i] = exp.Datasets[t.dataset].Name + " " + t.what + ": " + experiment.TranslationNote(t.translator, t.src, t.tgt, translations[i])
-	}
-	var report experiment.ReportInfo
-	err := workflow.ExecuteActivity(ctx, a.WriteReport, experiment.ReportInput{
-		Experiment: exp, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		Datasets: prepared, Runs: runs, Translations: notes,
-	}).Get(ctx, &report)
-	if err != nil {
-		return ExperimentResult{}, fmt.Errorf("report: %w", err)
-	}
-	progress.Done++
-	progress.Current = "done"
-	return ExperimentResult{Name: exp.Name, Metrics: exp.Metrics, Datasets: prepared, Runs: runs, Translations: trResults, Report: report}, nil
+	return ordered, nil
 }
 
 type plannedTranslation struct {

@@ -46,8 +46,10 @@ func TestExperimentPlansSharedIndexesAndChildRuns(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Run)
+	env.RegisterWorkflow(DatasetRuns)
 	var a *activities.Activities
 	env.RegisterActivity(a)
+	env.OnActivity(a.SaveRuns, mock.Anything, mock.Anything).Return(ref("runs"), nil).Maybe()
 
 	env.OnActivity(a.PrepareDataset, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in experiment.PrepareInput) (experiment.PreparedDataset, error) {
@@ -127,8 +129,10 @@ func TestExperimentFailsWithRunErrorAfterOthersFinish(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Run)
+	env.RegisterWorkflow(DatasetRuns)
 	var a *activities.Activities
 	env.RegisterActivity(a)
+	env.OnActivity(a.SaveRuns, mock.Anything, mock.Anything).Return(ref("runs"), nil).Maybe()
 	cfg := gridConfig()
 	cfg.Datasets = cfg.Datasets[1:]
 	env.OnActivity(a.PrepareDataset, mock.Anything, mock.Anything).Return(experiment.PreparedDataset{Name: "b", Corpus: ref("c"), Topics: ref("t"), Qrels: ref("q")}, nil)
@@ -151,8 +155,10 @@ func TestExperimentPlansTranslations(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(Run)
+	env.RegisterWorkflow(DatasetRuns)
 	var a *activities.Activities
 	env.RegisterActivity(a)
+	env.OnActivity(a.SaveRuns, mock.Anything, mock.Anything).Return(ref("runs"), nil).Maybe()
 	cfg := gridConfig()
 	cfg.Translators = []config.Translator{{Name: "ap", Kind: "apertium"}, {Name: "dict", Kind: "dictionary"}}
 	cfg.FirstStages = []config.FirstStage{

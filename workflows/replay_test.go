@@ -18,12 +18,14 @@ import (
 // command without versioning) fails here before it breaks running
 // experiments. Re-record with:
 //
-//	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo.json \
+//	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo_v1.json \
 //	  go test -run TestDemoExperimentOnRealServer ./internal/e2e/
 //	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v1.json \
 //	  go test -run TestListwiseRerankThroughServer ./internal/e2e/
 //
-// experiment_rerank*.json predate windows as local activities (version 0 of
+// experiment_demo_v1*.json run each dataset in a DatasetRuns child (version 1
+// of "dataset-children"); the older files predate it. experiment_rerank*.json
+// predate windows as local activities (version 0 of
 // "rerank-query-on-llm-queue"); experiment_rerank_v1*.json are version 1.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
@@ -49,6 +51,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			require.NoError(t, err)
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Experiment, workflow.RegisterOptions{Name: "Experiment"})
+			r.RegisterWorkflowWithOptions(DatasetRuns, workflow.RegisterOptions{Name: "DatasetRuns"})
 			r.RegisterWorkflowWithOptions(RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
 			r.RegisterWorkflowWithOptions(RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
 			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{

@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -119,13 +120,18 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "\n%s\n", res.Report.Markdown)
+	runs, err := runsOf(res)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	reused := 0
-	for _, r := range res.Runs {
+	for _, r := range runs {
 		if r.Run.Cached && r.Eval.Cached {
 			reused++
 		}
 	}
-	fmt.Fprintf(stdout, "runs computed: %d, reused from the artifact store: %d\n", len(res.Runs)-reused, reused)
+	fmt.Fprintf(stdout, "runs computed: %d, reused from the artifact store: %d\n", len(runs)-reused, reused)
 	calls := 0
 	for _, t := range res.Translations {
 		fmt.Fprintf(stdout, "translation %s %s: %s\n", t.Dataset, t.What, experiment.TranslationNote(t.Translator, t.Src, t.Tgt, t.Info))
@@ -229,4 +235,24 @@ func describe(err error) string {
 		return msgs[len(msgs)-1]
 	}
 	return err.Error()
+}
+
+// runsOf returns an experiment's runs: from its result, or from the report's
+// results.json when the result left them out (a grid too large for one
+// Temporal payload).
+func runsOf(res workflows.ExperimentResult) ([]experiment.RunResult, error) {
+	if res.RunsOmitted == 0 {
+		return res.Runs, nil
+	}
+	raw, err := os.ReadFile(filepath.Join(res.Report.Dir, "results.json"))
+	if err != nil {
+		return nil, fmt.Errorf("the result leaves out its %d runs and the report cannot be read: %w", res.RunsOmitted, err)
+	}
+	var rs struct {
+		Runs []experiment.RunResult `json:"runs"`
+	}
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(res.Report.Dir, "results.json"), err)
+	}
+	return rs.Runs, nil
 }

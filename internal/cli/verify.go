@@ -56,7 +56,12 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "experiment failed: %s\n", describe(err))
 		return 1
 	}
-	return verdict(*cfgPath, exp, res.Runs, stdout)
+	runs, err := runsOf(res)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return verdict(*cfgPath, exp, runs, stdout)
 }
 
 // verdict compares the runs with the config's expected scores: one line per

@@ -60,17 +60,27 @@ func TestDemoExperimentOnRealServer(t *testing.T) {
 	for _, a := range []string{"PrepareDataset", "Translate", "BuildBM25Index", "WriteReport"} {
 		require.Contains(t, types, a)
 	}
-	require.Contains(t, types, "child:Run")
+	require.Contains(t, types, "child:DatasetRuns")
+	// Each dataset's runs hang below its own child (histories stay small).
+	dsID := run.GetID() + "/ddtp-es"
+	require.Contains(t, historyActivityTypes(t, c, dsID, ""), "child:Run")
+	require.Contains(t, historyActivityTypes(t, c, dsID, ""), "SaveRuns")
 
 	// Live replay: the workflow code is deterministic for its own history.
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.Experiment, workflow.RegisterOptions{Name: "Experiment"})
+	replayer.RegisterWorkflowWithOptions(workflows.DatasetRuns, workflow.RegisterOptions{Name: "DatasetRuns"})
 	hist := fetchHistory(t, c, run.GetID(), run.GetRunID())
 	require.NoError(t, replayer.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
 		OriginalExecution: workflow.Execution{ID: run.GetID(), RunID: run.GetRunID()},
 	}))
+	dsHist := fetchHistory(t, c, dsID, "")
+	require.NoError(t, replayer.ReplayWorkflowHistoryWithOptions(nil, dsHist, worker.ReplayWorkflowHistoryOptions{
+		OriginalExecution: workflow.Execution{ID: dsID},
+	}))
 	if path := os.Getenv("CLIRFLOW_RECORD_HISTORY"); path != "" {
 		writeHistoryJSON(t, hist, path, run.GetID(), run.GetRunID())
+		writeHistoryJSON(t, dsHist, strings.Replace(path, ".json", "_datasetruns.json", 1), dsID, "")
 	}
 
 	// Search attributes let the UI filter experiments.

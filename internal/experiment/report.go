@@ -39,8 +39,36 @@ type ReportInput struct {
 	RunID      string            `json:"run_id"`
 	Datasets   []PreparedDataset `json:"datasets"`
 	Runs       []RunResult       `json:"runs"`
+	// RunSets reference further runs stored with SaveRuns (a grid's runs
+	// do not fit in one Temporal payload); they follow Runs in the table.
+	RunSets []artifact.Ref `json:"run_sets,omitempty"`
 	// Translations are one-line cost notes (see TranslationNote).
 	Translations []string `json:"translations,omitempty"`
+}
+
+// SaveRuns stores run results as one JSON artifact (see ReportInput.RunSets).
+func SaveRuns(ctx context.Context, s artifact.Store, runs []RunResult) (artifact.Ref, error) {
+	if runs == nil {
+		runs = []RunResult{}
+	}
+	return putJSON(ctx, s, runs)
+}
+
+// loadRunSets moves the runs of in.RunSets into in.Runs.
+func loadRunSets(ctx context.Context, s artifact.Store, in ReportInput) (ReportInput, error) {
+	for _, ref := range in.RunSets {
+		b, err := artifact.ReadAll(ctx, s, ref)
+		if err != nil {
+			return in, err
+		}
+		var runs []RunResult
+		if err := json.Unmarshal(b, &runs); err != nil {
+			return in, fmt.Errorf("run set %s is damaged: %w", ref, err)
+		}
+		in.Runs = append(in.Runs, runs...)
+	}
+	in.RunSets = nil
+	return in, nil
 }
 
 // ReportInfo says where the report went and what it found.
@@ -71,6 +99,10 @@ func LoadReportInput(ctx context.Context, s artifact.Store, experiment string) (
 // WriteReport records the report's input in the store (so that the report
 // can be regenerated without running anything) and renders the report.
 func WriteReport(ctx context.Context, s artifact.Store, in ReportInput) (ReportInfo, error) {
+	in, err := loadRunSets(ctx, s, in)
+	if err != nil {
+		return ReportInfo{}, err
+	}
 	if err := s.PutMemo(ctx, reportInputKey(in.Experiment.Name), in); err != nil {
 		return ReportInfo{}, err
 	}

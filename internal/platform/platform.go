@@ -233,6 +233,7 @@ func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQu
 	}
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Experiment, workflow.RegisterOptions{Name: "Experiment"})
+	w.RegisterWorkflowWithOptions(workflows.DatasetRuns, workflow.RegisterOptions{Name: "DatasetRuns"})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
 	w.RegisterWorkflowWithOptions(workflows.RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
 	w.RegisterWorkflowWithOptions(workflows.RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
