@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -18,12 +17,12 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/devtest"
 	"github.com/clirflow/clirflow/internal/experiment"
 )
 
@@ -128,21 +127,7 @@ func BenchmarkPaperGridHistory(b *testing.B) {
 	grid := paperGrid(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	logs, err := os.Create(filepath.Join(b.TempDir(), "temporal.log"))
-	require.NoError(b, err)
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: bin,
-		LogLevel:     "warn",
-		SearchAttributes: temporal.NewSearchAttributes(
-			SearchExperiment.ValueSet(""), SearchDatasets.ValueSet(nil)),
-		ExtraArgs: []string{
-			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-		},
-		Stdout: logs, Stderr: logs,
-	})
-	require.NoError(b, err)
-	defer func() { _ = srv.Stop() }()
+	srv := devtest.Start(b, bin, "", temporal.NewSearchAttributes(SearchExperiment.ValueSet(""), SearchDatasets.ValueSet(nil)))
 	c, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: "default", Logger: quietLogger{}})
 	require.NoError(b, err)
 	defer c.Close()

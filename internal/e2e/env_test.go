@@ -20,6 +20,7 @@ import (
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/devtest"
 	"github.com/clirflow/clirflow/internal/platform"
 	"github.com/clirflow/clirflow/workflows"
 )
@@ -37,19 +38,7 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-func temporalBin(t testing.TB) string {
-	p := os.Getenv("CLIRFLOW_TEMPORAL_BIN")
-	if p == "" {
-		p = filepath.Join(repoRoot(t), "bin", "temporal")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Temporal CLI not found at %s (make test installs it)", p)
-		}
-		t.Skipf("Temporal CLI not found at %s: run `make test`, which installs it", p)
-	}
-	return p
-}
+func temporalBin(t testing.TB) string { return devtest.Bin(t) }
 
 // devServer is a real Temporal dev server on a free port, configured like
 // scripts/devserver.sh.
@@ -60,24 +49,8 @@ type devServer struct {
 
 func startDevServer(t testing.TB, dbFile string) *devServer {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	logs, err := os.Create(filepath.Join(t.TempDir(), "temporal.log"))
-	require.NoError(t, err)
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalBin(t),
-		DBFilename:   dbFile,
-		LogLevel:     "warn",
-		SearchAttributes: temporal.NewSearchAttributes(
-			workflows.SearchExperiment.ValueSet(""), workflows.SearchDatasets.ValueSet(nil)),
-		ExtraArgs: []string{
-			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-		},
-		Stdout: logs, Stderr: logs,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := devtest.Start(t, temporalBin(t), dbFile, temporal.NewSearchAttributes(
+		workflows.SearchExperiment.ValueSet(""), workflows.SearchDatasets.ValueSet(nil)))
 	return &devServer{DevServer: srv, Address: srv.FrontendHostPort()}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/devtest"
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/workflows"
 )
@@ -35,7 +36,7 @@ import (
 // LLM-only worker ran none of the CPU queue's.
 func TestMultiWorkerSharedStore(t *testing.T) {
 	root := repoRoot(t)
-	bin := temporalBin(t, root)
+	bin := devtest.Bin(t)
 	srv := startDevServer(t, bin)
 	worker := buildWorker(t, root)
 
@@ -253,40 +254,9 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-// temporalBin is the Temporal CLI that `make test` installs (as in internal/e2e).
-func temporalBin(t *testing.T, root string) string {
-	p := os.Getenv("CLIRFLOW_TEMPORAL_BIN")
-	if p == "" {
-		p = filepath.Join(root, "bin", "temporal")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Temporal CLI not found at %s (make test installs it)", p)
-		}
-		t.Skipf("Temporal CLI not found at %s: run `make test`, which installs it", p)
-	}
-	return p
-}
-
 func startDevServer(t *testing.T, bin string) *testsuite.DevServer {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	logs, err := os.Create(filepath.Join(t.TempDir(), "temporal.log"))
-	require.NoError(t, err)
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: bin,
-		LogLevel:     "warn",
-		SearchAttributes: temporal.NewSearchAttributes(
-			workflows.SearchExperiment.ValueSet(""), workflows.SearchDatasets.ValueSet(nil)),
-		ExtraArgs: []string{
-			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-		},
-		Stdout: logs, Stderr: logs,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Stop() })
-	return srv
+	return devtest.Start(t, bin, "", temporal.NewSearchAttributes(
+		workflows.SearchExperiment.ValueSet(""), workflows.SearchDatasets.ValueSet(nil)))
 }
 
 func dialTest(t *testing.T, address string) client.Client {
