@@ -105,7 +105,7 @@ reliability: bin/temporal
 	  if "$$@" >$$log 2>&1; then res=PASS; else res=FAIL; rc=1; grep -E '^\s*(--- FAIL|FAIL|panic:|.*Error( Trace)?:)' $$log | head -20; fi; \
 	  secs=$$(( $$(date +%s) - start )); \
 	  figs=$$(grep -m1 '^RELIABILITY|' $$log | cut -d'|' -f4-); \
-	  [ -n "$$figs" ] || figs="$$(grep -cE '^\s*--- PASS' $$log) tests passed, $$(grep -cE '^\s*--- FAIL' $$log) failed"; \
+	  [ -n "$$figs" ] || figs="$$(grep -cE '^\s*--- PASS' $$log) passed, $$(grep -cE '^\s*--- FAIL' $$log) failed (tests and subtests)"; \
 	  echo "   $$res in $$secs s (log $$log)"; \
 	  printf '%s|%s|%s %s s|%s\n' "$$part" "$$check" "$$res" "$$secs" "$$figs" >>$$dir/table; \
 	}; \

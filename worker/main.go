@@ -64,9 +64,19 @@ func main() {
 			log.Printf("payloads encrypted with key id %s (%s)", k.KeyID(), f)
 		}
 	}
-	c, err := client.Dial(opts)
-	if err != nil {
-		log.Fatalf("connect to Temporal at %s: %v", opts.HostPort, err)
+	// A server that is down (restarting, not up yet) is waited for, as a
+	// supervisor would restart us; a bad address keeps saying so in the log.
+	var c client.Client
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		if c, err = client.DialContext(ctx, opts); err == nil {
+			break
+		}
+		log.Printf("connect to Temporal at %s: %v (again in %s)", opts.HostPort, err, wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			log.Fatalf("connect to Temporal at %s: %v", opts.HostPort, ctx.Err())
+		}
 	}
 	defer c.Close()
 	if err := platform.EnsureSearchAttributes(ctx, c, opts.Namespace); err != nil {
