@@ -15,25 +15,33 @@ import (
 	"go.temporal.io/sdk/testsuite"
 )
 
+// RepoRoot is the directory of the go.mod above the working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
 // Bin is the Temporal CLI that `make test` installs: $CLIRFLOW_TEMPORAL_BIN,
-// else bin/temporal of the repository holding the working directory. Without
-// it a test is skipped, or fails under CI.
+// else bin/temporal of the repository. Without it a test is skipped, or
+// fails under CI.
 func Bin(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("CLIRFLOW_TEMPORAL_BIN")
 	if p == "" {
-		dir, _ := os.Getwd()
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-		p = filepath.Join(dir, "bin", "temporal")
+		p = filepath.Join(RepoRoot(t), "bin", "temporal")
 	}
 	if _, err := os.Stat(p); err != nil {
 		if os.Getenv("CI") != "" {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -25,18 +24,7 @@ import (
 	"github.com/clirflow/clirflow/workflows"
 )
 
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found")
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return devtest.RepoRoot(t) }
 
 func temporalBin(t testing.TB) string { return devtest.Bin(t) }
 

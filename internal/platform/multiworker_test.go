@@ -241,18 +241,7 @@ func activitiesByIdentity(t *testing.T, c client.Client, id, runID string) map[s
 	return out
 }
 
-func repoRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found")
-		dir = parent
-	}
-}
+func repoRoot(t *testing.T) string { return devtest.RepoRoot(t) }
 
 func startDevServer(t *testing.T, bin string) *testsuite.DevServer {
 	return devtest.Start(t, bin, "", temporal.NewSearchAttributes(
