@@ -71,7 +71,7 @@ type fsWriter struct {
 
 // Create starts a new artifact in tmp/.
 func (s *FS) Create(ctx context.Context) (Writer, error) {
-	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "w-*")
+	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), tmpPattern("w-"))
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,9 @@ func (s *FS) PutMemo(ctx context.Context, key Key, v any) error {
 	return WriteFileAtomic(p, b, filepath.Join(s.root, "tmp"))
 }
 
-// CleanTmp removes writes in progress older than age: what a killed worker left.
+// CleanTmp removes what killed writers left in tmp/: the files of processes
+// of this host that no longer run, and any file older than age (a writer on
+// another machine sharing the directory).
 func (s *FS) CleanTmp(age time.Duration) (int, error) {
 	dir := filepath.Join(s.root, "tmp")
 	entries, err := os.ReadDir(dir)
@@ -203,7 +205,7 @@ func (s *FS) CleanTmp(age time.Duration) (int, error) {
 	n := 0
 	for _, e := range entries {
 		info, err := e.Info()
-		if err == nil && time.Since(info.ModTime()) > age {
+		if err == nil && (time.Since(info.ModTime()) > age || orphaned(e.Name(), "w-") || orphaned(e.Name(), ".tmp-")) {
 			if os.Remove(filepath.Join(dir, e.Name())) == nil {
 				n++
 			}
@@ -242,7 +244,7 @@ func writeAtomic(path, tmpDir string, fill func(io.Writer) error) error {
 	if tmpDir == "" {
 		tmpDir = filepath.Dir(path)
 	}
-	f, err := os.CreateTemp(tmpDir, ".tmp-*")
+	f, err := os.CreateTemp(tmpDir, tmpPattern(".tmp-"))
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,12 @@ package artifact
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -79,4 +82,27 @@ func repeat(s string, n int) string {
 		out += s
 	}
 	return out
+}
+
+// CleanTmp removes at once the temp files of processes of this host that
+// are gone, and leaves a live process's (this one's) alone whatever its age.
+func TestCleanTmpRemovesDeadWritersAtOnce(t *testing.T) {
+	s, err := NewFS(t.TempDir())
+	require.NoError(t, err)
+	w, err := s.Create(context.Background()) // this process: alive
+	require.NoError(t, err)
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run()) // a pid that no longer runs
+	dead := filepath.Join(s.Root(), "tmp", fmt.Sprintf("w-%s-%d-123", thisHost, cmd.Process.Pid))
+	require.NoError(t, os.WriteFile(dead, []byte("half"), 0o644))
+	other := filepath.Join(s.Root(), "tmp", fmt.Sprintf("w-%s-%d-123", "another-host", cmd.Process.Pid))
+	require.NoError(t, os.WriteFile(other, []byte("half"), 0o644))
+
+	n, err := s.CleanTmp(time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.NoFileExists(t, dead)
+	require.FileExists(t, other, "another machine's writer: only by age")
+	_, err = w.Commit()
+	require.NoError(t, err, "the live writer's file was kept")
 }

@@ -234,14 +234,12 @@ type s3Writer struct {
 
 // Create starts a new artifact, buffered in a local temporary file.
 func (s *S3) Create(ctx context.Context) (Writer, error) {
-	f, err := os.CreateTemp(s.tmpDir, s3TmpPattern)
+	f, err := os.CreateTemp(s.tmpDir, tmpPattern("s3w-"))
 	if err != nil {
 		return nil, err
 	}
 	return &s3Writer{s: s, ctx: ctx, f: f, h: sha256.New()}, nil
 }
-
-const s3TmpPattern = "s3w-*"
 
 func (w *s3Writer) Write(p []byte) (int, error) {
 	if w.done {
@@ -382,14 +380,14 @@ func (s *S3) PutMemo(ctx context.Context, key Key, v any) error {
 // CleanTmp removes local write buffers older than age: what a killed worker
 // left (nothing of an unfinished write ever reaches the bucket).
 func (s *S3) CleanTmp(age time.Duration) (int, error) {
-	matches, err := filepath.Glob(filepath.Join(s.tmpDir, s3TmpPattern))
+	matches, err := filepath.Glob(filepath.Join(s.tmpDir, "s3w-*"))
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, p := range matches {
 		info, err := os.Stat(p)
-		if err == nil && time.Since(info.ModTime()) > age {
+		if err == nil && (time.Since(info.ModTime()) > age || orphaned(filepath.Base(p), "s3w-")) {
 			if os.Remove(p) == nil {
 				n++
 			}

@@ -579,13 +579,14 @@ func TestReliabilityCrashRestart(t *testing.T) {
 		}
 	}
 
-	// Temp files: whatever is left was being written when a worker was
-	// killed (the next worker removes such files once they are an hour old:
-	// artifact.FS.CleanTmp); the live workers left none.
+	// Temp files: a killed worker's writes in progress are removed by the
+	// next worker to start (artifact.FS.CleanTmp: the writer's process is
+	// gone), and live workers leave none, so nothing is left at the end.
 	left := tempFiles(t, got.artifacts, got.output)
 	for p := range left {
 		require.True(t, got.orphans[p], "%s was left by a live worker", p)
 	}
+	require.Empty(t, left, "temp files of killed writes outlived the next worker's start")
 	store, err := artifact.NewFS(got.artifacts)
 	require.NoError(t, err)
 	removed, err := store.CleanTmp(0)
@@ -610,7 +611,7 @@ func TestReliabilityCrashRestart(t *testing.T) {
 		fmt.Sprintf("extra LLM calls %d (%d requests vs %d undisturbed), all in flight at a kill: %d open, %d answered ≤ %d ms before it and not yet cached",
 			extra, len(got.log), len(ref.log), open, len(lags), maxLag.Milliseconds()),
 		fmt.Sprintf("in-flight bound (open or answered < %s before a kill) %d, server's in-flight counter at the kills %d", inFlightGrace, bound, statsInFlight),
-		fmt.Sprintf("temp files: %d left by killed writes, 0 by live workers", len(left)),
+		fmt.Sprintf("temp files left: %d (killed writes' files removed by the next worker: %d seen)", len(left), len(got.orphans)),
 		fmt.Sprintf("%d worker(s) exited by themselves (started again)", len(got.selfExits)),
 		fmt.Sprintf("wall %s vs %s undisturbed (%+.1f s), reranking phase %s vs %s, recovery after a kill median %s",
 			secs(got.wall), secs(ref.wall), (got.wall-ref.wall).Seconds(), secs(pg), secs(pr), secs(medianDuration(recovery))))
