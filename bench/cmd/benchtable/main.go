@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clirflow/clirflow/bench/bm25cmp"
 )
 
 var (
@@ -267,7 +269,7 @@ func (r *runner) run(bin, dir string, env []string, args ...string) ([]byte, int
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v, err := procStatus(cmd.Process.Pid, "VmHWM"); err == nil {
+			if v, err := bm25cmp.ProcStatus(cmd.Process.Pid, "VmHWM"); err == nil {
 				mu.Lock()
 				peak = max(peak, v)
 				mu.Unlock()
@@ -303,20 +305,6 @@ func skipReason(out []byte) string {
 		}
 	}
 	return "see -v"
-}
-
-func procStatus(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no " + field)
 }
 
 // sample is the values of one metric over the runs.
