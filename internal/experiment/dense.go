@@ -302,7 +302,8 @@ func Fuse(ctx context.Context, s artifact.Store, in FuseInput) (RunInfo, error) 
 	for _, r := range in.Runs {
 		parts = append(parts, string(r))
 	}
-	out, hit, err := lookup(ctx, s, artifact.KeyOf(parts...), func(o RunInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
+	key := artifact.KeyOf(parts...)
+	out, hit, err := lookup(ctx, s, key, func(o RunInfo) []artifact.Ref { return []artifact.Ref{o.Ref} })
 	if err != nil || hit {
 		out.Cached = hit
 		return out, err
@@ -347,5 +348,5 @@ func Fuse(ctx context.Context, s artifact.Store, in FuseInput) (RunInfo, error) 
 		return RunInfo{}, err
 	}
 	out.NumQueries = len(rankings)
-	return out, s.PutMemo(ctx, artifact.KeyOf(parts...), out)
+	return out, s.PutMemo(ctx, key, out)
 }
