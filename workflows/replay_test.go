@@ -20,13 +20,16 @@ import (
 //
 //	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo_v1.json \
 //	  go test -run TestDemoExperimentOnRealServer ./internal/e2e/
-//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v1.json \
+//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v2.json \
 //	  go test -run TestListwiseRerankThroughServer ./internal/e2e/
 //
 // experiment_demo_v1*.json run each dataset in a DatasetRuns child (version 1
 // of "dataset-children"); the older files predate it. experiment_rerank*.json
 // predate windows as local activities (version 0 of
-// "rerank-query-on-llm-queue"); experiment_rerank_v1*.json are version 1.
+// "rerank-query-on-llm-queue"); experiment_rerank_v1*.json are version 1,
+// one RerankQuery child per query (version 0 of "rerank-query-groups");
+// experiment_rerank_v2*.json rerank queries in RerankQueries groups
+// (version 1).
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
@@ -54,6 +57,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(DatasetRuns, workflow.RegisterOptions{Name: "DatasetRuns"})
 			r.RegisterWorkflowWithOptions(RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
 			r.RegisterWorkflowWithOptions(RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
+			r.RegisterWorkflowWithOptions(RerankQueries, workflow.RegisterOptions{Name: "RerankQueries"})
 			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: exec.WorkflowID, RunID: exec.RunID},
 			}))

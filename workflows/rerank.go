@@ -82,6 +82,41 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 	// windows are local activities: a window then costs no server round trip
 	// (a regular activity per window made reranking 4x slower than the LLM).
 	local := workflow.GetVersion(ctx, "rerank-query-on-llm-queue", workflow.DefaultVersion, 1) == 1
+	// Version 1 of "rerank-query-groups" reranks queriesPerChild queries per
+	// child (RerankQueries): starting a workflow per query made the server's
+	// child-start rate, not the LLM, the limit (2x the ideal wall time).
+	grouped := workflow.GetVersion(ctx, "rerank-query-groups", workflow.DefaultVersion, 1) == 1
+	var rankings []artifact.Ref
+	var stats experiment.CallStats
+	if grouped {
+		rankings, stats, err = rerankGroups(ctx, in, cands)
+	} else {
+		rankings, stats, err = rerankEachQuery(ctx, in, cands, local)
+	}
+	if err != nil {
+		return out, err
+	}
+	var assembled experiment.AssembledRun
+	err = workflow.ExecuteActivity(ctx, a.AssembleRun, experiment.AssembleInput{Candidates: cands.Ref, Rankings: rankings, Tag: in.Name, RerankKey: key}).Get(ctx, &assembled)
+	if err != nil {
+		return out, err
+	}
+	out.Run, out.Audit, out.LLM = assembled.Run, assembled.Audit, &stats
+	err = workflow.ExecuteActivity(ctx, a.Evaluate, experiment.EvalInput{
+		Qrels: in.Dataset.Qrels, Run: out.Run.Ref, Metrics: in.Metrics, Complete: in.Complete,
+	}).Get(ctx, &out.Eval)
+	return out, err
+}
+
+// queriesPerChild is the number of queries a RerankQueries child reranks
+// concurrently. Fewer children spare the server; enough of them let several
+// LLM workers share a run and keep each history small (about 10 events per
+// query).
+const queriesPerChild = 10
+
+// rerankEachQuery is versions 0 of "rerank-query-groups": one RerankQuery
+// child per query.
+func rerankEachQuery(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo, local bool) ([]artifact.Ref, experiment.CallStats, error) {
 	info := workflow.GetInfo(ctx)
 	futures := make([]workflow.ChildWorkflowFuture, len(cands.QIDs))
 	for i, qid := range cands.QIDs {
@@ -98,21 +133,104 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 	for i, f := range futures {
 		var r RerankQueryResult
 		if err := f.Get(ctx, &r); err != nil {
-			return out, fmt.Errorf("query %s: %w", cands.QIDs[i], err)
+			return nil, stats, fmt.Errorf("query %s: %w", cands.QIDs[i], err)
 		}
 		rankings[i] = r.Ranking
 		stats.Add(r.Stats)
 	}
-	var assembled experiment.AssembledRun
-	err = workflow.ExecuteActivity(ctx, a.AssembleRun, experiment.AssembleInput{Candidates: cands.Ref, Rankings: rankings, Tag: in.Name, RerankKey: key}).Get(ctx, &assembled)
-	if err != nil {
-		return out, err
+	return rankings, stats, nil
+}
+
+// rerankGroups starts one RerankQueries child per queriesPerChild queries on
+// the LLM queue. Child ids name their first and last query
+// (RUN/FIRST..LAST), so a query's windows are found from its id.
+func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo) ([]artifact.Ref, experiment.CallStats, error) {
+	info := workflow.GetInfo(ctx)
+	n := len(cands.QIDs)
+	var futures []workflow.ChildWorkflowFuture
+	for lo := 0; lo < n; lo += queriesPerChild {
+		hi := min(lo+queriesPerChild, n)
+		id := info.WorkflowExecution.ID + "/" + cands.QIDs[lo]
+		if hi-lo > 1 {
+			id += ".." + cands.QIDs[hi-1]
+		}
+		copts := workflow.ChildWorkflowOptions{
+			WorkflowID: id, TaskQueue: info.TaskQueueName + LLMQueueSuffix,
+			// A workflow task stays open while its windows run as local
+			// activities; the SDK extends it at 80 % of this timeout,
+			// recording the finished windows each time (and a dead worker's
+			// task is retried after it).
+			WorkflowTaskTimeout: 4 * time.Second,
+		}
+		futures = append(futures, workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, copts), RerankQueries, RerankQueriesInput{
+			Candidates: cands.Ref, QIDs: cands.QIDs[lo:hi], Counts: cands.Counts[lo:hi], Reranker: in.Reranker, Endpoint: in.Endpoint,
+		}))
 	}
-	out.Run, out.Audit, out.LLM = assembled.Run, assembled.Audit, &stats
-	err = workflow.ExecuteActivity(ctx, a.Evaluate, experiment.EvalInput{
-		Qrels: in.Dataset.Qrels, Run: out.Run.Ref, Metrics: in.Metrics, Complete: in.Complete,
-	}).Get(ctx, &out.Eval)
-	return out, err
+	rankings := make([]artifact.Ref, 0, n)
+	var stats experiment.CallStats
+	for _, f := range futures {
+		var r RerankQueriesResult
+		if err := f.Get(ctx, &r); err != nil {
+			return nil, stats, err
+		}
+		rankings = append(rankings, r.Rankings...)
+		// Summed per query in query order: the same totals as one child per
+		// query.
+		for _, s := range r.Stats {
+			stats.Add(s)
+		}
+	}
+	if len(rankings) != n {
+		return nil, stats, fmt.Errorf("reranking returned %d rankings for %d queries", len(rankings), n)
+	}
+	return rankings, stats, nil
+}
+
+// RerankQueriesInput reranks several queries of one run.
+type RerankQueriesInput struct {
+	Candidates artifact.Ref    `json:"candidates"`
+	QIDs       []string        `json:"qids"`
+	Counts     []int           `json:"counts"`
+	Reranker   config.Reranker `json:"reranker"`
+	Endpoint   config.Endpoint `json:"endpoint"`
+}
+
+// RerankQueriesResult holds each query's ranking and cost, in input order.
+type RerankQueriesResult struct {
+	Rankings []artifact.Ref         `json:"rankings"`
+	Stats    []experiment.CallStats `json:"stats"`
+}
+
+// RerankQueries reranks its queries concurrently, each exactly as a
+// RerankQuery with Local set (windows as local activities of the LLM
+// worker, whose LLM concurrency bounds the calls in flight). It runs on the
+// LLM queue and returns when every query has finished; the first failing
+// query (in input order) is its error.
+func RerankQueries(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesResult, error) {
+	n := len(in.QIDs)
+	if len(in.Counts) != n {
+		return RerankQueriesResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%d queries but %d candidate counts", n, len(in.Counts)), ErrTypeInvalidConfig, nil)
+	}
+	out := RerankQueriesResult{Rankings: make([]artifact.Ref, n), Stats: make([]experiment.CallStats, n)}
+	errs := make([]error, n)
+	wg := workflow.NewWaitGroup(ctx)
+	for i := range in.QIDs {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			r, err := rerankQuery(ctx, RerankQueryInput{
+				Candidates: in.Candidates, QID: in.QIDs[i], Count: in.Counts[i], Reranker: in.Reranker, Endpoint: in.Endpoint, Local: true,
+			})
+			out.Rankings[i], out.Stats[i], errs[i] = r.Ranking, r.Stats, err
+		})
+	}
+	wg.Wait(ctx)
+	for i, err := range errs {
+		if err != nil {
+			return out, fmt.Errorf("query %s: %w", in.QIDs[i], err)
+		}
+	}
+	return out, nil
 }
 
 // RerankQuery runs rank_llm's sliding windows over one query, one activity
@@ -123,6 +241,11 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 // recorded as markers); PRP passes stay regular activities because they
 // checkpoint by heartbeat, which local activities cannot.
 func RerankQuery(ctx workflow.Context, in RerankQueryInput) (RerankQueryResult, error) {
+	return rerankQuery(ctx, in)
+}
+
+// rerankQuery is one query's reranking, in RerankQuery or RerankQueries.
+func rerankQuery(ctx workflow.Context, in RerankQueryInput) (RerankQueryResult, error) {
 	queue := workflow.GetInfo(ctx).TaskQueueName
 	if !in.Local {
 		queue += LLMQueueSuffix

@@ -3,10 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -30,6 +34,10 @@ import (
 //     (target ≤ 1.5); windows are local activities, so the same ratio against
 //     no-op local activities is reported too (overhead-ratio-local);
 //   - re-run: LLM calls when the experiment is started again (target 0).
+//
+// CLIRFLOW_BENCH_TIMELINE=PREFIX writes PREFIX-100ms.txt and PREFIX-0ms.txt:
+// the CPU used by this process and by the dev server during each
+// experiment, and the RerankRun's history events with their times.
 func BenchmarkRerank(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		exp := demoConfig(b)
@@ -81,13 +89,28 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 	exp.Endpoints[0].Model = fmt.Sprintf("llmtest-%d", latency.Milliseconds())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	selfCPU0, kidsCPU0 := cpuTimes()
 	run := startExperiment(b, c, workflows.TaskQueue, exp)
 	var res workflows.ExperimentResult
 	require.NoError(b, run.Get(ctx, &res))
+	selfCPU1, kidsCPU1 := cpuTimes()
 	child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
 	d, err := c.DescribeWorkflowExecution(ctx, child, "")
 	require.NoError(b, err)
 	info := d.GetWorkflowExecutionInfo()
+	if tl := os.Getenv("CLIRFLOW_BENCH_TIMELINE"); tl != "" {
+		f, err := os.Create(fmt.Sprintf("%s-%dms.txt", tl, latency.Milliseconds()))
+		require.NoError(b, err)
+		defer f.Close()
+		fmt.Fprintf(f, "CPU during the experiment: this process %.2fs, the dev server %.2fs\n", selfCPU1-selfCPU0, kidsCPU1-kidsCPU0)
+		t0 := info.GetStartTime().AsTime()
+		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			require.NoError(b, err)
+			fmt.Fprintf(f, "%8.3fs %s\n", ev.GetEventTime().AsTime().Sub(t0).Seconds(), ev.GetEventType())
+		}
+	}
 	b.Logf("latency %v: %d requests, max %d in flight", latency, llm.ChatRequests(), llm.Stats().MaxConcurrent)
 	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests()
 }
@@ -143,4 +166,32 @@ func noopWall(b *testing.B, c client.Client, child, queue string) time.Duration 
 	require.NoError(b, err)
 	info := d.GetWorkflowExecutionInfo()
 	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime())
+}
+
+// cpuTimes returns the CPU seconds (user+system) of this process and of its
+// child processes (the dev server), from /proc.
+func cpuTimes() (self, kids float64) {
+	stat := func(pid string) (ppid int, cpu float64, ok bool) {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return 0, 0, false
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 13 {
+			return 0, 0, false
+		}
+		ppid, _ = strconv.Atoi(f[1])
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		return ppid, (ut + st) / 100, true
+	}
+	_, self, _ = stat(strconv.Itoa(os.Getpid()))
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if ppid, cpu, ok := stat(e.Name()); ok && ppid == os.Getpid() {
+			kids += cpu
+		}
+	}
+	return self, kids
 }

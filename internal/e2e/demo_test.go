@@ -134,6 +134,21 @@ func historyActivityTypes(t *testing.T, c client.Client, id, runID string) []str
 	return out
 }
 
+// childIDs lists the ids of the children of workflow id of the given type,
+// in the order they were started.
+func childIDs(t *testing.T, c client.Client, id, workflowType string) []string {
+	var out []string
+	it := c.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes(); a != nil && a.GetWorkflowType().GetName() == workflowType {
+			out = append(out, a.GetWorkflowId())
+		}
+	}
+	return out
+}
+
 // starter verify re-runs a config with recorded scores through the server
 // and passes; the same config with one score off by more than the tolerance
 // fails, naming the run, the metric and both values.

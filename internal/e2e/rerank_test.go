@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/cli"
@@ -192,13 +194,25 @@ func TestListwiseRerankThroughServer(t *testing.T) {
 	require.Contains(t, stdout.String(), "9. window [0 20]")
 	require.Contains(t, stdout.String(), "answer: \"[")
 
+	// Queries are reranked queriesPerChild at a time, each group a
+	// RerankQueries child of the run (200 queries: 20 children).
+	child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
+	groups := childIDs(t, c, child, "RerankQueries")
+	require.Len(t, groups, 20)
+	require.Equal(t, 20, strings.Count(strings.Join(historyActivityTypes(t, c, child, ""), " "), "child:"))
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(workflows.RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
+	replayer.RegisterWorkflowWithOptions(workflows.RerankQueries, workflow.RegisterOptions{Name: "RerankQueries"})
+	for _, id := range []string{child, groups[0]} {
+		require.NoError(t, replayer.ReplayWorkflowHistoryWithOptions(nil, fetchHistory(t, c, id, ""), worker.ReplayWorkflowHistoryOptions{
+			OriginalExecution: workflow.Execution{ID: id},
+		}), id)
+	}
 	if path := os.Getenv("CLIRFLOW_RECORD_RERANK_HISTORY"); path != "" {
 		writeHistoryJSON(t, fetchHistory(t, c, run.GetID(), run.GetRunID()), path, run.GetID(), run.GetRunID())
-		child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
 		writeHistoryJSON(t, fetchHistory(t, c, child, ""), strings.Replace(path, ".json", "_rerankrun.json", 1), child, "")
-		// One query's child: windows as local activities (markers).
-		query := child + "/" + some
-		writeHistoryJSON(t, fetchHistory(t, c, query, ""), strings.Replace(path, ".json", "_rerankquery.json", 1), query, "")
+		// One group's child: windows as local activities (markers).
+		writeHistoryJSON(t, fetchHistory(t, c, groups[0], ""), strings.Replace(path, ".json", "_rerankqueries.json", 1), groups[0], "")
 	}
 
 	// Re-running the experiment asks the model nothing.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,7 +21,7 @@ import (
 )
 
 const (
-	candidatesVersion = "candidates-v1"
+	candidatesVersion = "candidates-v2"
 	assembleVersion   = "rerank-assemble-v1"
 )
 
@@ -52,8 +53,9 @@ type CandidatesInfo struct {
 	Previous *AssembledRun `json:"previous,omitempty"`
 }
 
-// Candidates is the artifact: per query, the query text, the top documents
-// with their rendered passages, and the rest of the first-stage ranking.
+// Candidates are a run's prepared candidates: per query, the query text, the
+// top documents with their rendered passages, and the rest of the
+// first-stage ranking (stored as a candidatesFile).
 type Candidates struct {
 	Queries []CandidateQuery `json:"queries"`
 }
@@ -71,6 +73,20 @@ type CandidateQuery struct {
 type CandidateDoc struct {
 	ID      string `json:"id"`
 	Passage string `json:"passage"`
+}
+
+// candidatesFile is the artifact's form: each passage once (a document is a
+// candidate of many queries), queries by document id.
+type candidatesFile struct {
+	Passages map[string]string `json:"passages"`
+	Queries  []candidatesQuery `json:"queries"`
+}
+
+type candidatesQuery struct {
+	QID   string   `json:"qid"`
+	Query string   `json:"query"`
+	Docs  []string `json:"docs"`
+	Rest  []string `json:"rest,omitempty"`
 }
 
 // PrepareCandidates renders every query's top candidates once, so that LLM
@@ -152,7 +168,15 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 		out.QIDs = append(out.QIDs, cands.Queries[qi].QID)
 		out.Counts = append(out.Counts, len(cands.Queries[qi].Docs))
 	}
-	b, err := json.Marshal(cands)
+	file := candidatesFile{Passages: passages, Queries: make([]candidatesQuery, len(cands.Queries))}
+	for qi, q := range cands.Queries {
+		ids := make([]string, len(q.Docs))
+		for di, d := range q.Docs {
+			ids[di] = d.ID
+		}
+		file.Queries[qi] = candidatesQuery{QID: q.QID, Query: q.Query, Docs: ids, Rest: q.Rest}
+	}
+	b, err := json.Marshal(file) // map keys sorted: the same bytes every time
 	if err != nil {
 		return out, err
 	}
@@ -162,40 +186,91 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 	return out, s.PutMemo(ctx, key, out)
 }
 
-// candidatesCache keeps loaded candidates per worker: every window of every
-// query of a run reads the same artifact.
-var candidatesCache sync.Map // artifact.Ref → map[string]*CandidateQuery
+// candidatesCache keeps the candidates of the most recent runs loaded per
+// worker: every window of every query of a run reads the same artifact.
+// Concurrent windows of a run that is not loaded yet wait for one load
+// (hundreds start together; each decoding the whole artifact cost more CPU
+// than the LLM calls).
+var candidatesCache = struct {
+	sync.Mutex
+	m     map[artifact.Ref]*candidatesEntry
+	order []artifact.Ref // oldest first
+}{m: map[artifact.Ref]*candidatesEntry{}}
+
+// candidatesCacheRuns bounds the runs kept (a long-lived worker reranks many).
+const candidatesCacheRuns = 8
+
+type candidatesEntry struct {
+	done    chan struct{} // closed when queries or err is set
+	queries map[string]*CandidateQuery
+	err     error
+}
 
 // LoadQuery returns one query's candidates.
 func LoadQuery(ctx context.Context, s artifact.Store, ref artifact.Ref, qid string) (*CandidateQuery, error) {
-	if m, ok := candidatesCache.Load(ref); ok {
-		if q, ok := m.(map[string]*CandidateQuery)[qid]; ok {
-			return q, nil
+	c := &candidatesCache
+	c.Lock()
+	e, ok := c.m[ref]
+	if !ok {
+		e = &candidatesEntry{done: make(chan struct{})}
+		c.m[ref] = e
+		c.order = append(c.order, ref)
+		if len(c.order) > candidatesCacheRuns {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
 		}
-		return nil, fmt.Errorf("query %s is not among the candidates %s", qid, ref)
 	}
+	c.Unlock()
+	if !ok {
+		e.queries, e.err = loadCandidates(ctx, s, ref)
+		if e.err != nil {
+			// Not kept: a later window tries again (the error may pass).
+			c.Lock()
+			if c.m[ref] == e {
+				delete(c.m, ref)
+				c.order = slices.DeleteFunc(c.order, func(r artifact.Ref) bool { return r == ref })
+			}
+			c.Unlock()
+		}
+		close(e.done)
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	if q, ok := e.queries[qid]; ok {
+		return q, nil
+	}
+	return nil, fmt.Errorf("query %s is not among the candidates %s", qid, ref)
+}
+
+func loadCandidates(ctx context.Context, s artifact.Store, ref artifact.Ref) (map[string]*CandidateQuery, error) {
 	b, err := artifact.ReadAll(ctx, s, ref)
 	if err != nil {
 		return nil, err
 	}
-	var c Candidates
-	if err := json.Unmarshal(b, &c); err != nil {
+	var f candidatesFile
+	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("candidates artifact %s is damaged: %w", ref, err)
 	}
-	m := make(map[string]*CandidateQuery, len(c.Queries))
-	for i := range c.Queries {
-		q := &c.Queries[i]
-		q.index = make(map[string]int, len(q.Docs))
-		for j, d := range q.Docs {
-			q.index[d.ID] = j
+	m := make(map[string]*CandidateQuery, len(f.Queries))
+	for _, fq := range f.Queries {
+		q := &CandidateQuery{QID: fq.QID, Query: fq.Query, Rest: fq.Rest, Docs: make([]CandidateDoc, len(fq.Docs)), index: make(map[string]int, len(fq.Docs))}
+		for j, id := range fq.Docs {
+			p, ok := f.Passages[id]
+			if !ok {
+				return nil, fmt.Errorf("candidates artifact %s is damaged: no passage for document %q of query %s", ref, id, fq.QID)
+			}
+			q.Docs[j] = CandidateDoc{ID: id, Passage: p}
+			q.index[id] = j
 		}
 		m[q.QID] = q
 	}
-	candidatesCache.Store(ref, m)
-	if q, ok := m[qid]; ok {
-		return q, nil
-	}
-	return nil, fmt.Errorf("query %s is not among the candidates %s", qid, ref)
+	return m, nil
 }
 
 // IDs is the first-stage order of the query's top candidates.

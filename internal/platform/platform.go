@@ -242,7 +242,7 @@ func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQu
 	if llmConcurrency <= 0 {
 		llmConcurrency = DefaultLLMConcurrency
 	}
-	// The LLM worker also runs the per-query RerankQuery workflows, whose
+	// The LLM worker also runs the RerankQueries/RerankQuery workflows, whose
 	// windows are local activities: both kinds of slot are bounded by the
 	// LLM concurrency (and each endpoint's own limit inside the client).
 	lopts := opts
@@ -250,6 +250,7 @@ func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQu
 	lopts.MaxConcurrentLocalActivityExecutionSize = llmConcurrency
 	lw := worker.New(c, taskQueue+workflows.LLMQueueSuffix, lopts)
 	lw.RegisterWorkflowWithOptions(workflows.RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
+	lw.RegisterWorkflowWithOptions(workflows.RerankQueries, workflow.RegisterOptions{Name: "RerankQueries"})
 	dense, err := NewDenseDeps(cacheDir)
 	if err != nil {
 		return nil, err
