@@ -364,14 +364,19 @@ var (
 	memoName   = regexp.MustCompile(`^memo/[0-9a-f]{2}/[0-9a-f]{64}\.json$`)
 )
 
-// requireNoPartial checks the store holds nothing half-written: tmp/ is empty
+// requireNoPartial checks the store holds nothing half-written: tmp/ holds no file
 // and (with rehash) every object's content hashes to its name. Every name in
 // the store is a hash (no document id or other user string became a path).
 func (h *harness) requireNoPartial(rehash bool) {
 	root := h.store.Root()
-	tmp, err := os.ReadDir(filepath.Join(root, "tmp"))
-	require.NoError(h.t, err)
-	require.Empty(h.t, tmp, "no write in progress is left behind")
+	var tmp []string
+	require.NoError(h.t, filepath.WalkDir(filepath.Join(root, "tmp"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			tmp = append(tmp, p)
+		}
+		return err
+	}))
+	require.Empty(h.t, tmp, "no write in progress is left behind (tmp/ and its shards)")
 	require.NoError(h.t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -157,10 +157,10 @@ func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.Cand
 		copts := workflow.ChildWorkflowOptions{
 			WorkflowID: id, TaskQueue: info.TaskQueueName + LLMQueueSuffix,
 			// A workflow task stays open while its windows run as local
-			// activities; the SDK extends it at 80 % of this timeout,
-			// recording the finished windows each time (and a dead worker's
-			// task is retried after it).
-			WorkflowTaskTimeout: 4 * time.Second,
+			// activities; the SDK extends it at 80 % of this timeout (4.8 s,
+			// under the SDK's 5 s slow-task warning), recording the finished
+			// windows each time; a dead worker's task is retried after it.
+			WorkflowTaskTimeout: 6 * time.Second,
 		}
 		futures = append(futures, workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, copts), RerankQueries, RerankQueriesInput{
 			Candidates: cands.Ref, QIDs: cands.QIDs[lo:hi], Counts: cands.Counts[lo:hi], Reranker: in.Reranker, Endpoint: in.Endpoint,

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,19 +74,11 @@ func Load(dir string) (*Data, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		var rec struct {
-			ID    string `json:"id"`
-			Title string `json:"title"`
-			Text  string `json:"text"`
-		}
+		var rec record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", f.Name(), line, err)
 		}
-		text := rec.Text
-		if rec.Title != "" {
-			text = rec.Title + " " + rec.Text
-		}
-		d.Docs = append(d.Docs, bm25.Doc{ID: rec.ID, Text: text})
+		d.Docs = append(d.Docs, rec.doc())
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -105,6 +98,73 @@ func Load(dir string) (*Data, error) {
 	return d, nil
 }
 
+// Source hands an engine its documents, BatchSize at a time, in corpus order.
+// The batch slice is only valid during the call (a streaming source reuses
+// it); the strings in it may be kept.
+type Source func(fn func(batch []bm25.Doc) error) error
+
+// InMemory is a Source over documents already in memory.
+func InMemory(docs []bm25.Doc) Source {
+	return func(fn func([]bm25.Doc) error) error {
+		for lo := 0; lo < len(docs); lo += BatchSize {
+			if err := fn(docs[lo:min(lo+BatchSize, len(docs))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// Stream is a Source that reads dir/corpus.jsonl as the product's
+// BuildBM25Index does (a json.Decoder over a 1 MB buffered reader, title +
+// " " + text), holding one batch at a time: an engine built from it holds no
+// corpus, so the process's peak RSS is the cost of the indexing itself.
+func Stream(dir string) Source {
+	return func(fn func([]bm25.Doc) error) error {
+		f, err := os.Open(filepath.Join(dir, "corpus.jsonl"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+		batch := make([]bm25.Doc, 0, BatchSize)
+		for {
+			var rec record
+			if err := dec.Decode(&rec); err == io.EOF {
+				break
+			} else if err != nil {
+				return fmt.Errorf("%s: %v", f.Name(), err)
+			}
+			batch = append(batch, rec.doc())
+			if len(batch) == BatchSize {
+				if err := fn(batch); err != nil {
+					return err
+				}
+				clear(batch)
+				batch = batch[:0]
+			}
+		}
+		if len(batch) > 0 {
+			return fn(batch)
+		}
+		return nil
+	}
+}
+
+type record struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+// doc is the document the product indexes: title + " " + text.
+func (r record) doc() bm25.Doc {
+	if r.Title != "" {
+		return bm25.Doc{ID: r.ID, Text: r.Title + " " + r.Text}
+	}
+	return bm25.Doc{ID: r.ID, Text: r.Text}
+}
+
 // Engine is one BM25 implementation.
 type Engine interface {
 	// Search returns the ids of the top Depth documents.
@@ -118,16 +178,14 @@ const Lang = "it"
 // BuildClirflow indexes the documents with internal/bm25 exactly as the
 // product's BuildBM25Index activity does (AddBatch in batches of BatchSize,
 // then Build).
-func BuildClirflow(docs []bm25.Doc) (Engine, error) {
+func BuildClirflow(src Source) (Engine, error) {
 	a, err := analysis.ForLanguage(Lang)
 	if err != nil {
 		return nil, err
 	}
 	b := bm25.NewBuilder(a)
-	for lo := 0; lo < len(docs); lo += BatchSize {
-		if err := b.AddBatch(docs[lo:min(lo+BatchSize, len(docs))]); err != nil {
-			return nil, err
-		}
+	if err := src(b.AddBatch); err != nil {
+		return nil, err
 	}
 	ix, err := b.Build()
 	if err != nil {
@@ -166,8 +224,8 @@ const textField = "text"
 // scoring (index mapping ScoringModel "bm25", k1 and b as Params), term
 // vectors, doc values and stored fields off — the least work bleve can do
 // for a BM25 top-k. Documents go in through Batch, BatchSize at a time.
-func BuildBleve(docs []bm25.Doc) (Engine, error) {
-	return buildBleve(docs, leanMapping())
+func BuildBleve(src Source) (Engine, error) {
+	return buildBleve(src, leanMapping())
 }
 
 // BuildBleveDefault is BuildBleve with bleve's default document mapping
@@ -175,11 +233,11 @@ func BuildBleve(docs []bm25.Doc) (Engine, error) {
 // _all field), as bleve's documentation indexes documents; BM25 and the
 // Italian analyzer are set as in BuildBleve. Not part of `make bench`: for
 // the README's note on what bleve costs as commonly configured.
-func BuildBleveDefault(docs []bm25.Doc) (Engine, error) {
+func BuildBleveDefault(src Source) (Engine, error) {
 	m := bleve.NewIndexMapping()
 	m.ScoringModel = index.BM25Scoring
 	m.DefaultAnalyzer = Lang
-	return buildBleve(docs, m)
+	return buildBleve(src, m)
 }
 
 func leanMapping() *mapping.IndexMappingImpl {
@@ -201,28 +259,30 @@ func leanMapping() *mapping.IndexMappingImpl {
 	return m
 }
 
-func buildBleve(docs []bm25.Doc, m *mapping.IndexMappingImpl) (Engine, error) {
+func buildBleve(src Source, m *mapping.IndexMappingImpl) (Engine, error) {
 	search.BM25_k1, search.BM25_b = Params.K1, Params.B
 	ix, err := bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
 	if err != nil {
 		return nil, err
 	}
-	for lo := 0; lo < len(docs); lo += BatchSize {
+	added := 0
+	err = src(func(docs []bm25.Doc) error {
 		b := ix.NewBatch()
-		for _, d := range docs[lo:min(lo+BatchSize, len(docs))] {
+		for _, d := range docs {
 			if err := b.Index(d.ID, map[string]any{textField: d.Text}); err != nil {
-				ix.Close()
-				return nil, err
+				return err
 			}
 		}
-		if err := ix.Batch(b); err != nil {
-			ix.Close()
-			return nil, err
-		}
+		added += len(docs)
+		return ix.Batch(b)
+	})
+	if err != nil {
+		ix.Close()
+		return nil, err
 	}
 	n, err := ix.DocCount()
-	if err == nil && n != uint64(len(docs)) {
-		err = fmt.Errorf("bleve: %d documents indexed, want %d", n, len(docs))
+	if err == nil && n != uint64(added) {
+		err = fmt.Errorf("bleve: %d documents indexed, want %d", n, added)
 	}
 	if err != nil {
 		ix.Close()
@@ -252,14 +312,14 @@ func (e bleveEngine) Search(q string) ([]string, error) {
 func (e bleveEngine) Close() error { return e.ix.Close() }
 
 // Build builds the named engine ("clirflow", "bleve" or "bleve-default").
-func Build(name string, docs []bm25.Doc) (Engine, error) {
+func Build(name string, src Source) (Engine, error) {
 	switch name {
 	case "clirflow":
-		return BuildClirflow(docs)
+		return BuildClirflow(src)
 	case "bleve":
-		return BuildBleve(docs)
+		return BuildBleve(src)
 	case "bleve-default":
-		return BuildBleveDefault(docs)
+		return BuildBleveDefault(src)
 	}
 	return nil, fmt.Errorf("unknown engine %q", name)
 }

@@ -16,11 +16,11 @@ func TestEnginesOverlap(t *testing.T) {
 	if err != nil {
 		t.Skipf("no benchmark corpus (%v)", err)
 	}
-	cf, err := Build("clirflow", d.Docs)
+	cf, err := Build("clirflow", InMemory(d.Docs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bl, err := Build("bleve", d.Docs)
+	bl, err := Build("bleve", Stream(d.Dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,21 @@ type TokenAppender interface {
 	AppendTokens(dst []string, text string) []string
 }
 
+// RawTokenizer is implemented by analyzers whose analysis is a tokenizer
+// followed by a function of each token alone (nothing spans tokens): the
+// terms of a text are, in order, Term(r) for each raw token r of
+// AppendRawTokens that has a term. A caller may therefore memoize Term by
+// raw token, as the BM25 index builder does. All analyzers of this package
+// implement it.
+type RawTokenizer interface {
+	// AppendRawTokens appends the raw tokens of text (substrings of text,
+	// in order) to dst and returns the extended slice.
+	AppendRawTokens(dst []string, text string) []string
+	// Term returns the term of one raw token, or false if it has none
+	// (a stop word, for instance). It depends on raw alone.
+	Term(raw string) (string, bool)
+}
+
 // analyzerFamilyVersion is bumped whenever the shared tokenization or
 // normalization code changes behaviour.
 const analyzerFamilyVersion = "1"

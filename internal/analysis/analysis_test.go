@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -207,5 +208,107 @@ func BenchmarkAnalyzeEnglish(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = ap.AppendTokens(buf[:0], text)
+	}
+}
+
+// refStandard is the standard tokenizer as first written (a reference for
+// nextStandard, which has an ASCII fast path).
+func refStandard(text string) []string {
+	var out []string
+	i := 0
+	n := len(text)
+	for i < n {
+		r, size := decode(text, i)
+		cls := classOf(r)
+		if cls == clsIdeo {
+			out = append(out, text[i:i+size])
+			i += size
+			continue
+		}
+		if cls != clsLetter && cls != clsDigit {
+			i += size
+			continue
+		}
+		start := i
+		prev := cls
+		i += size
+	scan:
+		for i < n {
+			r, size = decode(text, i)
+			switch c := classOf(r); c {
+			case clsLetter, clsDigit:
+				prev = c
+				i += size
+			case clsMark:
+				i += size
+			case clsJoiner, clsUnderscore:
+				if i+size >= n {
+					break scan
+				}
+				r2, size2 := decode(text, i+size)
+				c2 := classOf(r2)
+				var ok bool
+				if c == clsUnderscore {
+					ok = c2 == clsLetter || c2 == clsDigit
+				} else {
+					f := joinFlags(r)
+					ok = (prev == clsLetter && c2 == clsLetter && f&joinLetters != 0) ||
+						(prev == clsDigit && c2 == clsDigit && f&joinDigits != 0)
+				}
+				if !ok {
+					break scan
+				}
+				prev = c2
+				i += size + size2
+			default:
+				break scan
+			}
+		}
+		out = append(out, text[start:i])
+	}
+	return out
+}
+
+// randomTexts are texts drawn from an alphabet of the characters the
+// tokenizers and filters treat specially.
+func randomTexts(n int) []string {
+	alphabet := []string{"a", "b", "S", "s", "l", "L", "d", "e", "1", "9", "'", ".", ":", ",", ";", "_", " ", "\t", "\n",
+		"-", "!", "é", "À", "ß", "日", "の", "\u0301", "\u2019", "\uFF07", "\u00B7", "\u203F", "\u00A0", "\u2003", "\xff",
+		"\xc3", "\xc0\x80", "\xdf\xbf", "\u0300", "\u037E", "\u0589",
+		"dell'", "all'", "l'", "qu'", "John's", "the ", "Running ", "case ", "CASA", "jusqu'", "и ", "Книги"}
+	r := rand.New(rand.NewPCG(7, 11))
+	texts := make([]string, n)
+	for i := range texts {
+		var sb strings.Builder
+		for j := r.IntN(40); j > 0; j-- {
+			sb.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		texts[i] = sb.String()
+	}
+	return texts
+}
+
+func TestRawTokens(t *testing.T) {
+	texts := randomTexts(20000)
+	p := &pipeline{lang: "test", cache: newTermCache()}
+	for _, text := range texts {
+		require.Equal(t, refStandard(text), p.AppendRawTokens(nil, text), "%q", text)
+	}
+	// For every analyzer, the terms are the composition of the raw tokens
+	// and Term.
+	for _, l := range Languages() {
+		a, err := ForLanguage(l)
+		require.NoError(t, err)
+		rt, ok := a.(RawTokenizer)
+		require.True(t, ok, l)
+		for _, text := range texts[:4000] {
+			var want []string
+			for _, raw := range rt.AppendRawTokens(nil, text) {
+				if term, ok := rt.Term(raw); ok {
+					want = append(want, term)
+				}
+			}
+			require.Equal(t, want, a.Analyze(text), "%s %q", l, text)
+		}
 	}
 }

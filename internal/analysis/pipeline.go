@@ -33,10 +33,81 @@ func (p *pipeline) Analyze(text string) []string {
 func (p *pipeline) AppendTokens(dst []string, text string) []string {
 	var scratch [64]byte
 	buf := scratch[:0]
-	if p.whitespace {
-		return p.appendWhitespace(dst, text, buf)
+	for i := 0; ; {
+		start, end := p.next(text, i)
+		if start < 0 {
+			return dst
+		}
+		dst = p.emit(dst, text[start:end], buf)
+		i = end
 	}
-	return p.appendStandard(dst, text, buf)
+}
+
+// AppendRawTokens appends the raw tokens of text (substrings of it, in
+// order) to dst and returns the extended slice.
+func (p *pipeline) AppendRawTokens(dst []string, text string) []string {
+	if p.whitespace {
+		for i := 0; ; {
+			start, end := nextWhitespace(text, i)
+			if start < 0 {
+				return dst
+			}
+			dst = append(dst, text[start:end])
+			i = end
+		}
+	}
+	n := len(text)
+	for i := 0; i < n; {
+		// The common case inline: an ASCII word that an ASCII character
+		// other than a joiner or an underscore ends (or the text's end), as
+		// nextStandard would find it.
+		if c := text[i]; c < utf8.RuneSelf {
+			if !wordByte[c] {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < n && wordByte[text[j]] {
+				j++
+			}
+			if j == n || (text[j] < utf8.RuneSelf && asciiClass[text[j]] == clsOther) {
+				dst = append(dst, text[i:j])
+				i = j + 1
+				continue
+			}
+		}
+		start, end := nextStandard(text, i)
+		if start < 0 {
+			break
+		}
+		dst = append(dst, text[start:end])
+		i = end
+	}
+	return dst
+}
+
+// Term returns the term of one raw token, false for none (a stop word, an
+// elided article alone). It does not use the analyzer's cache.
+func (p *pipeline) Term(raw string) (string, bool) {
+	var scratch [64]byte
+	if p.whitespace {
+		return string(appendLower(scratch[:0], raw)), true
+	}
+	buf, ok := p.prepare(raw, scratch[:0])
+	if !ok {
+		return "", false
+	}
+	t := p.finish(string(buf))
+	return t, t != ""
+}
+
+// next returns the bounds of the first raw token of text at or after byte i,
+// (-1, -1) when there is none.
+func (p *pipeline) next(text string, i int) (int, int) {
+	if p.whitespace {
+		return nextWhitespace(text, i)
+	}
+	return nextStandard(text, i)
 }
 
 // character classes used by the tokenizer.
@@ -56,7 +127,10 @@ const (
 	joinDigits              // MidNum or MidNumLet: between digits
 )
 
-var asciiClass [128]uint8
+var (
+	asciiClass [128]uint8
+	wordByte   [256]bool // ASCII letters and digits
+)
 
 func init() {
 	for c := 0; c < 128; c++ {
@@ -70,6 +144,7 @@ func init() {
 		case c == '_':
 			asciiClass[c] = clsUnderscore
 		}
+		wordByte[c] = asciiClass[c] == clsLetter || asciiClass[c] == clsDigit
 	}
 }
 
@@ -114,18 +189,52 @@ func decode(s string, i int) (rune, int) {
 	return utf8.DecodeRuneInString(s[i:])
 }
 
-// appendStandard tokenizes text (see the package documentation) and appends
-// the normalized terms to dst.
-func (p *pipeline) appendStandard(dst []string, text string, buf []byte) []string {
-	i := 0
+// classAt returns the class, the rune and the size of the character at
+// byte i of s.
+func classAt(s string, i int) (uint8, rune, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return asciiClass[c], rune(c), 1
+	}
+	return classAtSlow(s, i)
+}
+
+// twoByteClass is the class of the characters U+0080 to U+07FF (two bytes
+// in UTF-8: Latin-1, Latin Extended, Greek, Cyrillic, ...).
+var twoByteClass [0x800 - 0x80]uint8
+
+func init() {
+	for r := rune(0x80); r < 0x800; r++ {
+		twoByteClass[r-0x80] = classOf(r)
+	}
+}
+
+func classAtSlow(s string, i int) (uint8, rune, int) {
+	if c := s[i]; c >= 0xC2 && c < 0xE0 && i+1 < len(s) {
+		if c1 := s[i+1]; c1&0xC0 == 0x80 {
+			r := rune(c&0x1F)<<6 | rune(c1&0x3F)
+			return twoByteClass[r-0x80], r, 2
+		}
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	return classOf(r), r, size
+}
+
+// nextStandard is the tokenizer of the standard analyzers (see the package
+// documentation): the bounds of the first token at or after byte i of text,
+// (-1, -1) when there is none.
+func nextStandard(text string, i int) (int, int) {
 	n := len(text)
 	for i < n {
-		r, size := decode(text, i)
-		cls := classOf(r)
+		// ASCII characters outside tokens, the common case.
+		if c := text[i]; c < utf8.RuneSelf {
+			if ac := asciiClass[c]; ac != clsLetter && ac != clsDigit {
+				i++
+				continue
+			}
+		}
+		cls, _, size := classAt(text, i)
 		if cls == clsIdeo {
-			dst = p.emit(dst, text[i:i+size], buf)
-			i += size
-			continue
+			return i, i + size
 		}
 		if cls != clsLetter && cls != clsDigit {
 			i += size
@@ -134,21 +243,30 @@ func (p *pipeline) appendStandard(dst []string, text string, buf []byte) []strin
 		start := i
 		prev := cls
 		i += size
-	scan:
 		for i < n {
-			r, size = decode(text, i)
-			switch c := classOf(r); c {
+			// ASCII letters and digits, the common case.
+			if j := i; wordByte[text[j]] {
+				for j++; j < n && wordByte[text[j]]; j++ {
+				}
+				prev = asciiClass[text[j-1]]
+				if i = j; i == n {
+					break
+				}
+			}
+			c, r, size := classAt(text, i)
+			switch c {
 			case clsLetter, clsDigit:
 				prev = c
 				i += size
+				continue
 			case clsMark:
 				i += size
+				continue
 			case clsJoiner, clsUnderscore:
 				if i+size >= n {
-					break scan
+					return start, i
 				}
-				r2, size2 := decode(text, i+size)
-				c2 := classOf(r2)
+				c2, _, size2 := classAt(text, i+size)
 				var ok bool
 				if c == clsUnderscore {
 					ok = c2 == clsLetter || c2 == clsDigit
@@ -158,17 +276,17 @@ func (p *pipeline) appendStandard(dst []string, text string, buf []byte) []strin
 						(prev == clsDigit && c2 == clsDigit && f&joinDigits != 0)
 				}
 				if !ok {
-					break scan
+					return start, i
 				}
 				prev = c2
 				i += size + size2
-			default:
-				break scan
+				continue
 			}
+			return start, i
 		}
-		dst = p.emit(dst, text[start:i], buf)
+		return start, i
 	}
-	return dst
+	return -1, -1
 }
 
 // javaWhitespace reports Java's Character.isWhitespace(r), the definition
@@ -184,8 +302,10 @@ func javaWhitespace(r rune) bool {
 	return unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)
 }
 
-func (p *pipeline) appendWhitespace(dst []string, text string, buf []byte) []string {
-	i := 0
+// nextWhitespace is the tokenizer of the whitespace analyzers: the bounds of
+// the first run of non-whitespace characters at or after byte i of text,
+// (-1, -1) when there is none.
+func nextWhitespace(text string, i int) (int, int) {
 	n := len(text)
 	for i < n {
 		r, size := decode(text, i)
@@ -202,16 +322,9 @@ func (p *pipeline) appendWhitespace(dst []string, text string, buf []byte) []str
 			}
 			i += size
 		}
-		buf = appendLower(buf[:0], text[start:i])
-		if t, ok := p.cache.get(buf); ok {
-			dst = append(dst, t)
-			continue
-		}
-		t := string(buf)
-		p.cache.put(t, t)
-		dst = append(dst, t)
+		return start, i
 	}
-	return dst
+	return -1, -1
 }
 
 func appendLower(buf []byte, s string) []byte {
@@ -234,6 +347,38 @@ func appendLower(buf []byte, s string) []byte {
 
 // emit normalizes one raw token and appends the resulting term, if any.
 func (p *pipeline) emit(dst []string, raw string, buf []byte) []string {
+	if p.whitespace {
+		buf = appendLower(buf[:0], raw)
+		if t, ok := p.cache.get(buf); ok {
+			return append(dst, t)
+		}
+		t := string(buf)
+		p.cache.put(t, t)
+		return append(dst, t)
+	}
+	buf, ok := p.prepare(raw, buf[:0])
+	if !ok {
+		return dst
+	}
+	if t, ok := p.cache.get(buf); ok {
+		if t != "" {
+			dst = append(dst, t)
+		}
+		return dst
+	}
+	key := string(buf)
+	t := p.finish(key)
+	p.cache.put(key, t)
+	if t == "" {
+		return dst
+	}
+	return append(dst, t)
+}
+
+// prepare applies the filters of a standard analyzer that precede stop
+// words and stemming to a raw token: the possessive filter, lowercasing and
+// elision. The result is appended to buf; false when nothing remains.
+func (p *pipeline) prepare(raw string, buf []byte) ([]byte, bool) {
 	if p.possessive && len(raw) >= 2 {
 		if last := raw[len(raw)-1]; last == 's' || last == 'S' {
 			body := raw[:len(raw)-1]
@@ -244,37 +389,30 @@ func (p *pipeline) emit(dst []string, raw string, buf []byte) []string {
 				raw = body[:len(body)-3]
 			}
 			if raw == "" {
-				return dst
+				return buf, false
 			}
 		}
 	}
-	buf = appendLower(buf[:0], raw)
+	buf = appendLower(buf, raw)
 	if p.elisions != nil {
 		buf = p.stripElision(buf)
 		if len(buf) == 0 {
-			return dst
+			return buf, false
 		}
 	}
-	if t, ok := p.cache.get(buf); ok {
-		if t != "" {
-			dst = append(dst, t)
-		}
-		return dst
-	}
-	key := string(buf)
+	return buf, true
+}
+
+// finish maps a prepared token to its term: "" for a stop word, else its
+// stem.
+func (p *pipeline) finish(key string) string {
 	if _, stop := p.stop[key]; stop {
-		p.cache.put(key, "")
-		return dst
+		return ""
 	}
-	t := key
 	if p.stem != nil {
-		t = stem(p.stem, key)
+		return stem(p.stem, key)
 	}
-	p.cache.put(key, t)
-	if t == "" {
-		return dst
-	}
-	return append(dst, t)
+	return key
 }
 
 // stripElision removes a leading elided article ("l'", "qu'", ...) like

@@ -12,7 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,13 +23,21 @@ import (
 //
 //	objects/ab/abcdef…   content, named by its SHA-256
 //	memo/ab/abcdef….json stage results, named by their key
-//	tmp/                 writes in progress (same filesystem, so rename is atomic)
+//	tmp/0 … tmp/f/       writes in progress (same filesystem, so rename is
+//	                     atomic), spread over 16 directories: concurrent
+//	                     writers creating files in one directory contend for
+//	                     its lock (a window's audit record cost 3x the CPU)
+//	tmp/                 memo writes in progress
 //
 // Names are always hashes: no user string (document id, dataset name) ever
 // becomes a path component here.
 type FS struct {
 	root string
+	next atomic.Uint32 // round robin over the tmp shards
+	dirs sync.Map      // object directories known to exist
 }
+
+const tmpShards = 16
 
 // NewFS opens (creating if needed) a store rooted at dir.
 func NewFS(dir string) (*FS, error) {
@@ -34,13 +45,19 @@ func NewFS(dir string) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, sub := range []string{"objects", "memo", "tmp"} {
+	subs := []string{"objects", "memo", "tmp"}
+	for i := 0; i < tmpShards; i++ {
+		subs = append(subs, tmpShard(i))
+	}
+	for _, sub := range subs {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("artifact store %s: %w", abs, err)
 		}
 	}
 	return &FS{root: abs}, nil
 }
+
+func tmpShard(i int) string { return filepath.Join("tmp", strconv.FormatInt(int64(i), 16)) }
 
 // Root is the store's directory.
 func (s *FS) Root() string { return s.root }
@@ -69,9 +86,10 @@ type fsWriter struct {
 	done bool
 }
 
-// Create starts a new artifact in tmp/.
+// Create starts a new artifact in one of the tmp/ shards.
 func (s *FS) Create(ctx context.Context) (Writer, error) {
-	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), tmpPattern("w-"))
+	shard := int(s.next.Add(1) % tmpShards)
+	f, err := os.CreateTemp(filepath.Join(s.root, tmpShard(shard)), tmpPattern("w-"))
 	if err != nil {
 		return nil, err
 	}
@@ -106,19 +124,34 @@ func (w *fsWriter) Commit() (Ref, error) {
 		os.Remove(tmp)
 		return ref, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		os.Remove(tmp)
-		return "", err
+	if dir := filepath.Dir(dst); !w.s.knownDir(dir) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			os.Remove(tmp)
+			return "", err
+		}
+		w.s.dirs.Store(dir, true)
 	}
 	if err := os.Chmod(tmp, 0o444); err != nil {
 		os.Remove(tmp)
 		return "", err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	err := os.Rename(tmp, dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory was removed behind the cache's back: make it again.
+		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+			err = os.Rename(tmp, dst)
+		}
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return "", err
 	}
 	return ref, nil
+}
+
+func (s *FS) knownDir(dir string) bool {
+	_, ok := s.dirs.Load(dir)
+	return ok
 }
 
 func (w *fsWriter) Abort() error {
@@ -193,21 +226,32 @@ func (s *FS) PutMemo(ctx context.Context, key Key, v any) error {
 	return WriteFileAtomic(p, b, filepath.Join(s.root, "tmp"))
 }
 
-// CleanTmp removes what killed writers left in tmp/: the files of processes
-// of this host that no longer run, and any file older than age (a writer on
-// another machine sharing the directory).
+// CleanTmp removes what killed writers left in tmp/ and its shards: the
+// files of processes of this host that no longer run, and any file older
+// than age (a writer on another machine sharing the directory).
 func (s *FS) CleanTmp(age time.Duration) (int, error) {
-	dir := filepath.Join(s.root, "tmp")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, e := range entries {
-		info, err := e.Info()
-		if err == nil && (time.Since(info.ModTime()) > age || orphaned(e.Name(), "w-") || orphaned(e.Name(), ".tmp-")) {
-			if os.Remove(filepath.Join(dir, e.Name())) == nil {
-				n++
+	for i := -1; i < tmpShards; i++ {
+		dir := filepath.Join(s.root, "tmp")
+		if i >= 0 {
+			dir = filepath.Join(s.root, tmpShard(i))
+		}
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) && i >= 0 {
+			continue // a store made before the shards
+		}
+		if err != nil {
+			return n, err
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			info, err := e.Info()
+			if err == nil && (time.Since(info.ModTime()) > age || orphaned(e.Name(), "w-") || orphaned(e.Name(), ".tmp-")) {
+				if os.Remove(filepath.Join(dir, e.Name())) == nil {
+					n++
+				}
 			}
 		}
 	}

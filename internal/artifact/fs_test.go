@@ -3,6 +3,7 @@ package artifact
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +30,7 @@ func TestFSPutOpenIsContentAddressed(t *testing.T) {
 	ok, err := s.Exists(ctx, "sha256:"+Ref(repeat("0", 64)))
 	require.NoError(t, err)
 	require.False(t, ok)
-	entries, _ := os.ReadDir(filepath.Join(s.Root(), "tmp"))
-	require.Empty(t, entries, "no temp files left behind")
+	require.Empty(t, tmpFiles(t, s), "no temp files left behind")
 }
 
 func TestFSAbortLeavesNothing(t *testing.T) {
@@ -43,8 +43,7 @@ func TestFSAbortLeavesNothing(t *testing.T) {
 	require.NoError(t, w.Abort())
 	objs, _ := filepath.Glob(filepath.Join(s.Root(), "objects", "*", "*"))
 	require.Empty(t, objs)
-	tmps, _ := os.ReadDir(filepath.Join(s.Root(), "tmp"))
-	require.Empty(t, tmps)
+	require.Empty(t, tmpFiles(t, s))
 }
 
 func TestRefValidationRejectsPaths(t *testing.T) {
@@ -95,14 +94,29 @@ func TestCleanTmpRemovesDeadWritersAtOnce(t *testing.T) {
 	require.NoError(t, cmd.Run()) // a pid that no longer runs
 	dead := filepath.Join(s.Root(), "tmp", fmt.Sprintf("w-%s-%d-123", thisHost, cmd.Process.Pid))
 	require.NoError(t, os.WriteFile(dead, []byte("half"), 0o644))
+	deadInShard := filepath.Join(s.Root(), tmpShard(7), fmt.Sprintf("w-%s-%d-456", thisHost, cmd.Process.Pid))
+	require.NoError(t, os.WriteFile(deadInShard, []byte("half"), 0o644))
 	other := filepath.Join(s.Root(), "tmp", fmt.Sprintf("w-%s-%d-123", "another-host", cmd.Process.Pid))
 	require.NoError(t, os.WriteFile(other, []byte("half"), 0o644))
 
 	n, err := s.CleanTmp(time.Hour)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 2, n)
 	require.NoFileExists(t, dead)
+	require.NoFileExists(t, deadInShard)
 	require.FileExists(t, other, "another machine's writer: only by age")
 	_, err = w.Commit()
 	require.NoError(t, err, "the live writer's file was kept")
+}
+
+// tmpFiles lists the files under tmp/ (its shards included).
+func tmpFiles(t *testing.T, s *FS) []string {
+	var out []string
+	require.NoError(t, filepath.WalkDir(filepath.Join(s.Root(), "tmp"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return err
+	}))
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -216,9 +217,42 @@ func TestBuilderErrors(t *testing.T) {
 }
 
 func TestAddBatch(t *testing.T) {
-	s := zipfCorpus(3000, 60, 20000, numberWord)
-	seq := NewBuilder(whitespace(t))
-	bat := NewBuilder(whitespace(t))
+	en, err := analysis.ForLanguage("en")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name string
+		a    analysis.Analyzer
+		s    synth
+	}{
+		{"whitespace", whitespace(t), zipfCorpus(3000, 60, 20000, numberWord)},
+		// Stop words, stems: several raw tokens per term, tokens without one.
+		{"en", en, zipfCorpus(3000, 60, 20000, func(i int) string {
+			return []string{"The", "the", "and", "Running", "runs"}[i%5] + " " + pseudoWord(i)
+		})},
+		// An analyzer that is not an analysis.RawTokenizer.
+		{"plain", &plainAnalyzer{en}, zipfCorpus(3000, 60, 20000, pseudoWord)},
+	} {
+		t.Run(c.name, func(t *testing.T) { testAddBatch(t, c.a, c.s) })
+	}
+	// One goroutine, and more than the batches have chunks of documents.
+	for _, procs := range []int{1, 16} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			testAddBatch(t, en, zipfCorpus(3000, 60, 20000, pseudoWord))
+		})
+	}
+}
+
+// plainAnalyzer hides the analysis.RawTokenizer methods of an analyzer.
+type plainAnalyzer struct{ a analysis.Analyzer }
+
+func (p plainAnalyzer) Language() string             { return p.a.Language() }
+func (p plainAnalyzer) Analyze(text string) []string { return p.a.Analyze(text) }
+func (p plainAnalyzer) Version() string              { return p.a.Version() }
+
+func testAddBatch(t *testing.T, a analysis.Analyzer, s synth) {
+	seq := NewBuilder(a)
+	bat := NewBuilder(a)
 	var batch []Doc
 	for i, d := range s.docs {
 		id := fmt.Sprintf("doc%d", i)
@@ -286,15 +320,22 @@ func equalIndexes(t *testing.T, want, got *Index) {
 	t.Helper()
 	assert.Equal(t, want.lang, got.lang)
 	assert.Equal(t, want.anaVer, got.anaVer)
-	assert.Equal(t, want.docIDs, got.docIDs)
+	assert.Equal(t, want.ids, got.ids)
+	assert.Equal(t, want.idOff, got.idOff)
 	assert.Equal(t, want.norms, got.norms)
 	assert.Equal(t, want.docCount, got.docCount)
 	assert.Equal(t, want.sumTTF, got.sumTTF)
-	assert.Equal(t, want.terms, got.terms)
-	assert.Equal(t, want.termStr, got.termStr)
+	assert.Equal(t, want.terms.bytes, got.terms.bytes)
+	assert.Equal(t, want.terms.off, got.terms.off)
+	for id := range uint32(want.terms.len()) {
+		term := string(want.terms.term(id))
+		got, ok := got.terms.find(term, got.terms.hash(term))
+		assert.True(t, ok)
+		assert.Equal(t, id, got)
+	}
+	assert.Equal(t, want.df, got.df)
 	assert.Equal(t, want.postOff, got.postOff)
-	assert.Equal(t, want.postDocs, got.postDocs)
-	assert.Equal(t, want.postFreqs, got.postFreqs)
+	assert.Equal(t, want.post, got.post)
 	assert.Equal(t, want.avgdl, got.avgdl)
 	assert.Same(t, want.analyzer, got.analyzer)
 }
@@ -436,9 +477,9 @@ func TestTopKMatchesFullSort(t *testing.T) {
 }
 
 func (ix *Index) docNum(id string) int {
-	for i, d := range ix.docIDs {
-		if d == id {
-			return i
+	for d := range uint32(ix.NumDocs()) {
+		if ix.docID(d) == id {
+			return int(d)
 		}
 	}
 	return -1

@@ -39,27 +39,35 @@ var ErrCorrupt = errors.New("bm25: corrupt index")
 
 // WriteTo writes the index to w in the versioned binary format.
 func (ix *Index) WriteTo(w io.Writer) (int64, error) {
-	p := make([]byte, 0, 64+len(ix.norms)+8*len(ix.docIDs)+2*len(ix.postDocs)+8*len(ix.termStr))
+	p := make([]byte, 0, 64+len(ix.norms)+len(ix.ids)+len(ix.idOff)+len(ix.post)+len(ix.df)+len(ix.terms.bytes)+2*len(ix.df))
 	p = appendString(p, ix.lang)
 	p = appendString(p, ix.anaVer)
-	p = binary.AppendUvarint(p, uint64(len(ix.docIDs)))
-	for _, id := range ix.docIDs {
-		p = appendString(p, id)
+	p = binary.AppendUvarint(p, uint64(ix.NumDocs()))
+	for d := range uint32(ix.NumDocs()) {
+		p = appendString(p, ix.docID(d))
 	}
 	p = append(p, ix.norms...)
 	p = binary.AppendUvarint(p, uint64(ix.docCount))
 	p = binary.AppendUvarint(p, uint64(ix.sumTTF))
-	p = binary.AppendUvarint(p, uint64(len(ix.termStr)))
-	for t, term := range ix.termStr {
-		p = appendString(p, term)
-		lo, hi := ix.postOff[t], ix.postOff[t+1]
-		p = binary.AppendUvarint(p, hi-lo)
-		prev := uint32(0)
-		for i := lo; i < hi; i++ {
-			d := ix.postDocs[i]
-			p = binary.AppendUvarint(p, uint64(d-prev))
-			p = binary.AppendUvarint(p, uint64(ix.postFreqs[i]))
-			prev = d
+	p = binary.AppendUvarint(p, uint64(ix.terms.len()))
+	for t := range uint32(ix.terms.len()) {
+		term := ix.terms.term(t)
+		p = binary.AppendUvarint(p, uint64(len(term)))
+		p = append(p, term...)
+		p = binary.AppendUvarint(p, uint64(ix.df[t]))
+		// In memory: uvarint(delta<<1 | 1) when freq is 1, else
+		// uvarint(delta<<1) uvarint(freq) (see building).
+		post := ix.post[ix.postOff[t]:ix.postOff[t+1]]
+		for i := 0; i < len(post); {
+			v, n := binary.Uvarint(post[i:])
+			i += n
+			freq := uint64(1)
+			if v&1 == 0 {
+				freq, n = binary.Uvarint(post[i:])
+				i += n
+			}
+			p = binary.AppendUvarint(p, v>>1)
+			p = binary.AppendUvarint(p, freq)
 		}
 	}
 	hdr := make([]byte, 0, headerLen)
@@ -194,20 +202,20 @@ func decodePayload(payload []byte) (*Index, error) {
 	if d.err == nil && (numDocs == 0 || numDocs >= math.MaxUint32) {
 		d.fail("bad document count")
 	}
-	ix.docIDs = make([]string, numDocs)
-	ids := make(map[string]struct{}, numDocs)
-	for i := range ix.docIDs {
-		id := d.string("document id")
+	ids := newIDList()
+	docs := make([]Doc, 1)
+	for range numDocs {
+		n := d.count("document id", 1)
+		docs[0].ID = string(d.bytes(n, "document id"))
 		if d.err != nil {
 			return nil, d.err
 		}
-		if _, dup := ids[id]; dup || id == "" {
+		if ids.add(docs) != nil {
 			d.fail("empty or duplicate document id")
 			return nil, d.err
 		}
-		ids[id] = struct{}{}
-		ix.docIDs[i] = id
 	}
+	ix.ids, ix.idOff = string(ids.data), ids.off
 	ix.norms = bytes.Clone(d.bytes(numDocs, "norms"))
 	docCount := d.uvarint("docCount")
 	sumTTF := d.uvarint("sumTotalTermFreq")
@@ -219,14 +227,18 @@ func decodePayload(payload []byte) (*Index, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	ix.termStr = make([]string, nTerms)
-	ix.terms = make(map[string]uint32, nTerms)
+	ix.terms = newTermDict(nTerms)
+	ix.df = make([]uint32, nTerms)
 	ix.postOff = make([]uint64, nTerms+1)
+	// The postings take at most as many bytes in memory as in the rest of
+	// the payload (see building).
+	ix.post = make([]byte, 0, len(d.b)+1)
 	docLen := make([]uint64, numDocs)
 	var total uint64
 	for t := 0; t < nTerms; t++ {
 		term := d.string("term")
-		if _, dup := ix.terms[term]; dup && d.err == nil {
+		h := ix.terms.hash(term)
+		if _, dup := ix.terms.find(term, h); dup && d.err == nil {
 			d.fail("duplicate term")
 		}
 		df := d.count("document frequency", 2)
@@ -236,30 +248,34 @@ func decodePayload(payload []byte) (*Index, error) {
 		if d.err != nil {
 			return nil, d.err
 		}
-		ix.termStr[t] = term
-		ix.terms[term] = uint32(t)
+		ix.terms.add(term, h)
+		ix.df[t] = uint32(df)
 		prev := uint64(0)
 		for i := 0; i < df; i++ {
 			delta := d.uvarint("doc delta")
 			freq := d.uvarint("freq")
 			doc := prev + delta
-			if d.err == nil && ((i > 0 && delta == 0) || doc >= uint64(numDocs) || freq == 0 || freq > math.MaxUint32) {
+			if d.err == nil && ((i > 0 && delta == 0) || delta >= uint64(numDocs) || doc >= uint64(numDocs) || freq == 0 || freq > math.MaxUint32) {
 				d.fail("bad posting")
 			}
 			if d.err != nil {
 				return nil, d.err
 			}
-			ix.postDocs = append(ix.postDocs, uint32(doc))
-			ix.postFreqs = append(ix.postFreqs, uint32(freq))
+			if freq == 1 {
+				ix.post = binary.AppendUvarint(ix.post, delta<<1|1)
+			} else {
+				ix.post = binary.AppendUvarint(binary.AppendUvarint(ix.post, delta<<1), freq)
+			}
 			docLen[doc] += freq
 			total += freq
 			prev = doc
 		}
-		ix.postOff[t+1] = uint64(len(ix.postDocs))
+		ix.postOff[t+1] = uint64(len(ix.post))
 	}
 	if len(d.b) != 0 {
 		d.fail("trailing data")
 	}
+	ix.post = append(ix.post, 0) // the byte after the postings (see Index)
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -90,10 +90,37 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	selfCPU0, kidsCPU0 := cpuTimes()
+	// Requests in flight at the scripted server, sampled every 10 ms.
+	var inflight []int
+	var firstReq, lastReq time.Time
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+				n := llm.Stats().InFlight
+				inflight = append(inflight, n)
+				if n > 0 {
+					if firstReq.IsZero() {
+						firstReq = time.Now()
+					}
+					lastReq = time.Now()
+				}
+			}
+		}
+	}()
 	run := startExperiment(b, c, workflows.TaskQueue, exp)
 	var res workflows.ExperimentResult
 	require.NoError(b, run.Get(ctx, &res))
 	selfCPU1, kidsCPU1 := cpuTimes()
+	close(stopSampling)
+	<-sampled
 	child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
 	d, err := c.DescribeWorkflowExecution(ctx, child, "")
 	require.NoError(b, err)
@@ -103,7 +130,18 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		require.NoError(b, err)
 		defer f.Close()
 		fmt.Fprintf(f, "CPU during the experiment: this process %.2fs, the dev server %.2fs\n", selfCPU1-selfCPU0, kidsCPU1-kidsCPU0)
+		fmt.Fprintf(f, "requests in flight, mean per 250 ms from the experiment's start:")
+		for i := 0; i < len(inflight); i += 25 {
+			sum, n := 0, 0
+			for _, v := range inflight[i:min(i+25, len(inflight))] {
+				sum += v
+				n++
+			}
+			fmt.Fprintf(f, " %.1f", float64(sum)/float64(n))
+		}
+		fmt.Fprintln(f)
 		t0 := info.GetStartTime().AsTime()
+		fmt.Fprintf(f, "requests from %.3fs to %.3fs of the RerankRun (sampled every 10 ms)\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds())
 		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()

@@ -56,10 +56,8 @@ func TestWorkerSIGKILLDuringDemo(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &res))
 	require.Empty(t, res.Report.Drift)
 	require.Empty(t, experiment.CheckExpected(exp.WithDefaults(), res.Runs))
-	tmp, err := os.ReadDir(filepath.Join(artifacts, "tmp"))
-	require.NoError(t, err)
-	for _, e := range tmp {
+	for p := range tempFiles(t, artifacts) {
 		// A write killed mid-way may leave a temp file; it is never under objects/.
-		t.Logf("left in tmp/: %s", e.Name())
+		t.Logf("left in tmp/: %s", p)
 	}
 }

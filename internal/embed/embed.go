@@ -83,6 +83,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Clock drives the rate limiters; nil: the real clock.
 	Clock llm.Clock
+	// Gate, when set, bounds requests in flight together with other clients.
+	Gate *llm.Gate
 }
 
 // Stats are a Client's counters since New.
@@ -148,6 +150,7 @@ func New(ep llm.Endpoint, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn.UseGate(opts.Gate)
 	c := &Client{Conn: conn, opts: opts, tok: opts.Tokenizer}
 	if c.tok == nil {
 		if c.tok, err = DefaultTokenizer(); err != nil {

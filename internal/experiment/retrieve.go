@@ -70,8 +70,10 @@ func BuildIndex(ctx context.Context, s artifact.Store, in IndexInput, progress f
 // buildIndex reads a prepared corpus and builds its BM25 index in memory.
 func buildIndex(ctx context.Context, s artifact.Store, corpus artifact.Ref, an analysis.Analyzer, progress func(docs int)) (*bm25.Index, error) {
 	b := bm25.NewBuilder(an)
-	// Batches are analysed in parallel by the builder; order is kept, so the
+	// Batches are analysed in parallel by the builder, which indexes a
+	// batch's postings while the next one is read; order is kept, so the
 	// index (and Lucene-style tie order) is the same as adding one by one.
+	// The builder keeps no reference to a batch, which is reused.
 	const batchSize = 2048
 	batch := make([]bm25.Doc, 0, batchSize)
 	n := 0

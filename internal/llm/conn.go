@@ -28,6 +28,7 @@ type Conn struct {
 	oc     *openai.Client
 	clock  Clock
 	sem    chan struct{} // nil: unlimited
+	gate   *Gate         // nil: no process-wide bound
 	rpm    *bucket       // nil: unlimited
 	tpm    *bucket       // nil: unlimited
 }
@@ -106,7 +107,9 @@ func Dial(ep Endpoint, kind string, hc *http.Client, clk Clock) (*Conn, error) {
 	}
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = max(ep.MaxConcurrency, 16)
+		// Keep a connection per request in flight: more are reopened per
+		// request (a worker sends up to its LLM concurrency, 32 by default).
+		tr.MaxIdleConnsPerHost = max(ep.MaxConcurrency, 64)
 		hc = &http.Client{Transport: tr}
 	}
 	oc := openai.DefaultConfig(key)
@@ -134,17 +137,58 @@ func (c *Conn) System() string { return c.system }
 // OpenAI is the go-openai client (its requests carry the key).
 func (c *Conn) OpenAI() *openai.Client { return c.oc }
 
-// Acquire takes one of the endpoint's MaxConcurrency slots; release gives it back.
+// Gate bounds the requests in flight of every connection that shares it:
+// a worker process's LLM concurrency. Only the request is counted, so the
+// work around it (prompts, audit records) overlaps other requests.
+type Gate struct{ ch chan struct{} }
+
+// NewGate returns a Gate of n slots (n ≤ 0: nil, no bound).
+func NewGate(n int) *Gate {
+	if n <= 0 {
+		return nil
+	}
+	return &Gate{ch: make(chan struct{}, n)}
+}
+
+// UseGate makes the connection's requests take a slot of g too (nil: none).
+// Call it before the connection is used.
+func (c *Conn) UseGate(g *Gate) { c.gate = g }
+
+// Acquire takes one of the endpoint's MaxConcurrency slots, then one of the
+// gate's; release gives both back.
 func (c *Conn) Acquire(ctx context.Context) (release func(), err error) {
-	if c.sem == nil {
-		return func() {}, nil
+	take := func(ch chan struct{}) error {
+		if ch == nil {
+			return nil
+		}
+		select {
+		case ch <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for a connection slot: %w", c.system, ctx.Err())
+		}
 	}
-	select {
-	case c.sem <- struct{}{}:
-		return func() { <-c.sem }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: waiting for a connection slot: %w", c.system, ctx.Err())
+	var gate chan struct{}
+	if c.gate != nil {
+		gate = c.gate.ch
 	}
+	if err := take(c.sem); err != nil {
+		return nil, err
+	}
+	if err := take(gate); err != nil {
+		if c.sem != nil {
+			<-c.sem
+		}
+		return nil, err
+	}
+	return func() {
+		if gate != nil {
+			<-gate
+		}
+		if c.sem != nil {
+			<-c.sem
+		}
+	}, nil
 }
 
 // Limited reports whether the endpoint has a request or token rate limit.

@@ -80,11 +80,13 @@ type Options struct {
 	Tokenizer Tokenizer
 	// Timeout bounds one HTTP attempt (limiter waits excluded); 0: none beyond ctx.
 	Timeout time.Duration
-	// HTTPClient, nil: a client whose transport keeps MaxConcurrency idle
-	// connections to the host.
+	// HTTPClient, nil: a client whose transport keeps max(MaxConcurrency, 64)
+	// idle connections to the host.
 	HTTPClient *http.Client
 	// Clock drives the rate limiters; nil: the real clock.
 	Clock Clock
+	// Gate, when set, bounds requests in flight together with other clients.
+	Gate *Gate
 }
 
 // Stats are a Client's counters since New.
@@ -131,6 +133,7 @@ func New(ep Endpoint, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn.UseGate(opts.Gate)
 	c := &Client{Conn: conn, opts: opts, tok: opts.Tokenizer, stats: &statCounters{}}
 	if c.tok == nil {
 		if c.tok, err = DefaultTokenizer(); err != nil {

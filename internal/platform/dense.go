@@ -14,6 +14,7 @@ import (
 	"github.com/clirflow/clirflow/internal/experiment"
 	"github.com/clirflow/clirflow/internal/inputerr"
 	"github.com/clirflow/clirflow/internal/kvcache"
+	"github.com/clirflow/clirflow/internal/llm"
 	"github.com/clirflow/clirflow/internal/vector"
 )
 
@@ -21,7 +22,7 @@ import (
 // and input format, sharing the embedding cache under root/embed-cache) and
 // vector stores (the embedded store under root/vectors; one Qdrant client
 // per server).
-func NewDenseDeps(root string) (activities.DenseDeps, error) {
+func NewDenseDeps(root string, gate *llm.Gate) (activities.DenseDeps, error) {
 	cache, err := kvcache.NewFileCache(filepath.Join(root, "embed-cache"))
 	if err != nil {
 		return activities.DenseDeps{}, err
@@ -47,7 +48,7 @@ func NewDenseDeps(root string) (activities.DenseDeps, error) {
 			if c, ok := encoders[string(key)]; ok {
 				return c, nil
 			}
-			c, err := embed.New(ep, embed.Options{Format: f, Cache: cache, Base64: true, Timeout: 5 * time.Minute})
+			c, err := embed.New(ep, embed.Options{Format: f, Cache: cache, Base64: true, Timeout: 5 * time.Minute, Gate: gate})
 			if err != nil {
 				return nil, err
 			}

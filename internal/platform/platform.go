@@ -30,6 +30,7 @@ import (
 	"github.com/clirflow/clirflow/activities"
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/codec"
+	"github.com/clirflow/clirflow/internal/llm"
 	"github.com/clirflow/clirflow/internal/rerank"
 	"github.com/clirflow/clirflow/internal/translate"
 	"github.com/clirflow/clirflow/workflows"
@@ -243,19 +244,22 @@ func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQu
 		llmConcurrency = DefaultLLMConcurrency
 	}
 	// The LLM worker also runs the RerankQueries/RerankQuery workflows, whose
-	// windows are local activities: both kinds of slot are bounded by the
-	// LLM concurrency (and each endpoint's own limit inside the client).
+	// windows are local activities. Requests in flight are bounded by the
+	// gate (llmConcurrency for the process, each endpoint's own limit inside
+	// the client); twice as many local activities may run, so that a
+	// window's prompt and audit record do not keep a request slot idle.
+	gate := llm.NewGate(llmConcurrency)
 	lopts := opts
 	lopts.MaxConcurrentActivityExecutionSize = llmConcurrency
-	lopts.MaxConcurrentLocalActivityExecutionSize = llmConcurrency
+	lopts.MaxConcurrentLocalActivityExecutionSize = 2 * llmConcurrency
 	lw := worker.New(c, taskQueue+workflows.LLMQueueSuffix, lopts)
 	lw.RegisterWorkflowWithOptions(workflows.RerankQuery, workflow.RegisterOptions{Name: "RerankQuery"})
 	lw.RegisterWorkflowWithOptions(workflows.RerankQueries, workflow.RegisterOptions{Name: "RerankQueries"})
-	dense, err := NewDenseDeps(cacheDir)
+	dense, err := NewDenseDeps(cacheDir, gate)
 	if err != nil {
 		return nil, err
 	}
-	lw.RegisterActivity(&activities.LLMActivities{Store: store, Clients: NewLLMClients(lcache), Dense: dense})
+	lw.RegisterActivity(&activities.LLMActivities{Store: store, Clients: NewLLMClients(lcache, gate), Dense: dense})
 	var ws Workers
 	if queues.cpu() {
 		ws = append(ws, w)

@@ -22,7 +22,7 @@ func TestLLMCallsAreTracedWithTokensAndCacheHits(t *testing.T) {
 
 	srv := llmtest.NewServer(llmtest.ServerOptions{})
 	defer srv.Close()
-	clients := NewLLMClients(llm.NewMemCache())
+	clients := NewLLMClients(llm.NewMemCache(), nil)
 	c, err := clients(config.Endpoint{Name: "stub", BaseURL: srv.URL(), Model: "llmtest"})
 	require.NoError(t, err)
 	again, err := clients(config.Endpoint{Name: "stub", BaseURL: srv.URL(), Model: "llmtest"})

@@ -59,7 +59,7 @@ func newTranslator(c config.Translator) (translate.Translator, error) {
 // NewLLMClients returns the worker's LLM client factory: one client per
 // endpoint configuration, so its concurrency and rate limits hold across all
 // the activities of the process, all sharing one response cache.
-func NewLLMClients(cache llm.Cache) func(config.Endpoint) (experiment.Chatter, error) {
+func NewLLMClients(cache llm.Cache, gate *llm.Gate) func(config.Endpoint) (experiment.Chatter, error) {
 	var mu sync.Mutex
 	made := map[string]experiment.Chatter{}
 	return func(ep config.Endpoint) (experiment.Chatter, error) {
@@ -72,7 +72,7 @@ func NewLLMClients(cache llm.Cache) func(config.Endpoint) (experiment.Chatter, e
 		if c, ok := made[string(key)]; ok {
 			return c, nil
 		}
-		c, err := llm.New(ep, llm.Options{Cache: cache, Timeout: 5 * time.Minute})
+		c, err := llm.New(ep, llm.Options{Cache: cache, Timeout: 5 * time.Minute, Gate: gate})
 		if err != nil {
 			return nil, err
 		}
