@@ -27,7 +27,7 @@ func main() {
 	cacheDir := flag.String("cache-dir", os.Getenv(platform.EnvCacheDir), "local directory of this worker's caches (translations, LLM responses, embeddings, embedded vector store); default beside a directory store, else "+platform.DefaultS3CacheDir)
 	queuesFlag := flag.String("queues", platform.Env(platform.EnvQueues, string(platform.QueuesBoth)), "task queues to poll: cpu (TASKQUEUE: workflows and CPU activities), llm (TASKQUEUE"+workflows.LLMQueueSuffix+") or both")
 	codecKey := flag.String("codec-key", "", "payload encryption key file, the starter's key (default $"+platform.EnvCodecKeyFile+"; none: no encryption)")
-	llmConcurrency := flag.Int("llm-concurrency", platform.DefaultLLMConcurrency, "LLM activities in flight in this worker (each endpoint also has its own max_concurrency)")
+	llmConcurrency := flag.Int("llm-concurrency", platform.DefaultLLMConcurrency, "LLM and embedding requests in flight in this worker, all endpoints together (each endpoint also has its own max_concurrency)")
 	flag.Parse()
 
 	ctx := context.Background()

@@ -182,7 +182,7 @@ func keys(m map[string]enumspb.IndexedValueType) []string {
 	return out
 }
 
-// DefaultLLMConcurrency is how many LLM activities one worker runs at once.
+// DefaultLLMConcurrency is how many LLM requests one worker has in flight.
 const DefaultLLMConcurrency = 32
 
 // Workers are the workers of one process: workflows and CPU-bound activities
@@ -217,7 +217,7 @@ func NewWorkers(c client.Client, store *artifact.FS, taskQueue string, opts work
 // the translation and LLM response caches, the embedding cache and the
 // embedded vector store live in cacheDir (translations/, llm-cache/,
 // embed-cache/, vectors/), local to this process's machine and shared by its
-// experiments and worker processes. llmConcurrency bounds LLM activities in
+// experiments and worker processes. llmConcurrency bounds LLM requests in
 // flight in this process; queues selects the task queues it polls.
 func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQueue string, opts worker.Options, llmConcurrency int, queues Queues) (Workers, error) {
 	tcache, err := translate.NewFileCache(filepath.Join(cacheDir, "translations"))
