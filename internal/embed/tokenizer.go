@@ -3,13 +3,12 @@ package embed
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	tiktoken "github.com/pkoukk/tiktoken-go"
 
-	"github.com/clirflow/clirflow/internal/llm"
+	"github.com/clirflow/clirflow/internal/tokens"
 )
 
 // Tokenizer counts tokens and truncates texts to a number of tokens.
@@ -54,31 +53,14 @@ func (wordTokenizer) Truncate(text string, n int) (string, int) {
 
 type tiktokenizer struct{ enc *tiktoken.Tiktoken }
 
-var (
-	tikMu    sync.Mutex
-	tikCache = map[string]Tokenizer{}
-)
-
 // NewTiktoken returns a Tokenizer for a tiktoken encoding ("cl100k_base",
-// "o200k_base"), loaded offline once per process.
+// "o200k_base"): the process's one copy, loaded offline (internal/tokens).
 func NewTiktoken(encoding string) (Tokenizer, error) {
-	tikMu.Lock()
-	defer tikMu.Unlock()
-	if t, ok := tikCache[encoding]; ok {
-		return t, nil
-	}
-	// llm.NewTiktoken installs the offline BPE loader (once per process)
-	// and validates the name; GetEncoding then loads with no network.
-	if _, err := llm.NewTiktoken(encoding); err != nil {
-		return nil, err
-	}
-	enc, err := tiktoken.GetEncoding(encoding)
+	enc, err := tokens.Encoding(encoding)
 	if err != nil {
-		return nil, fmt.Errorf("embed: tokenizer %q: %w", encoding, err)
+		return nil, fmt.Errorf("embed: tokenizer: %w", err)
 	}
-	t := tiktokenizer{enc: enc}
-	tikCache[encoding] = t
-	return t, nil
+	return tiktokenizer{enc: enc}, nil
 }
 
 // DefaultTokenizer is cl100k_base (exact for OpenAI's embedding models).

@@ -3,10 +3,10 @@ package llm
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	tiktoken "github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+
+	"github.com/clirflow/clirflow/internal/tokens"
 )
 
 // Tokenizer counts the tokens of a text. It is used to estimate a request's
@@ -38,29 +38,15 @@ func (t tiktokenCounter) Count(text string) int {
 	return len(t.enc.EncodeOrdinary(text))
 }
 
-var (
-	loaderOnce sync.Once
-	encMu      sync.Mutex
-	encCache   = map[string]Tokenizer{}
-)
-
 // NewTiktoken returns a Tokenizer for a tiktoken encoding ("cl100k_base",
-// "o200k_base", …), loaded from the offline BPE files embedded by
-// tiktoken-go-loader: no network. Encodings are loaded once per process.
+// "o200k_base", …), loaded from the offline BPE files: no network. The
+// encoding is the process's one copy (internal/tokens).
 func NewTiktoken(encoding string) (Tokenizer, error) {
-	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
-	encMu.Lock()
-	defer encMu.Unlock()
-	if t, ok := encCache[encoding]; ok {
-		return t, nil
-	}
-	enc, err := tiktoken.GetEncoding(encoding)
+	enc, err := tokens.Encoding(encoding)
 	if err != nil {
-		return nil, fmt.Errorf("llm: tokenizer %q: %w", encoding, err)
+		return nil, fmt.Errorf("llm: tokenizer: %w", err)
 	}
-	t := tiktokenCounter{enc: enc}
-	encCache[encoding] = t
-	return t, nil
+	return tiktokenCounter{enc: enc}, nil
 }
 
 // DefaultTokenizer is cl100k_base (GPT-3.5/4 and a fair estimate for the

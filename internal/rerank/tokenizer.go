@@ -3,11 +3,11 @@ package rerank
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+
+	"github.com/clirflow/clirflow/internal/tokens"
 )
 
 // Tokenizer counts and truncates text in tokens. Implementations are deterministic and safe for
@@ -22,12 +22,6 @@ type Tokenizer interface {
 // DefaultEncoding is the tiktoken encoding NewTiktoken uses for "".
 const DefaultEncoding = "cl100k_base"
 
-var (
-	loaderOnce sync.Once
-	encMu      sync.Mutex
-	encCache   = map[string]*tiktoken.Tiktoken{}
-)
-
 // NewTiktoken returns a tokenizer for a tiktoken encoding ("cl100k_base" when empty; "o200k_base",
 // "p50k_base", "r50k_base" …), loaded from the offline vocabulary files compiled into
 // tiktoken-go-loader — no network. Encodings are built once per process and shared. Special-token
@@ -36,28 +30,11 @@ func NewTiktoken(encoding string) (Tokenizer, error) {
 	if encoding == "" {
 		encoding = DefaultEncoding
 	}
-	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
-	encMu.Lock()
-	defer encMu.Unlock()
-	enc, ok := encCache[encoding]
-	if !ok {
-		var err error
-		enc, err = getEncoding(encoding)
-		if err != nil {
-			return nil, fmt.Errorf("rerank: tiktoken encoding %q: %w", encoding, err)
-		}
-		encCache[encoding] = enc
+	enc, err := tokens.Encoding(encoding)
+	if err != nil {
+		return nil, fmt.Errorf("rerank: %w", err)
 	}
 	return tiktokenTokenizer{enc}, nil
-}
-
-func getEncoding(name string) (enc *tiktoken.Tiktoken, err error) {
-	defer func() { // tiktoken-go panics on some malformed inputs; keep that an error
-		if r := recover(); r != nil {
-			enc, err = nil, fmt.Errorf("%v", r)
-		}
-	}()
-	return tiktoken.GetEncoding(name)
 }
 
 type tiktokenTokenizer struct{ enc *tiktoken.Tiktoken }
