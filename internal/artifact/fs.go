@@ -24,9 +24,9 @@ import (
 //	objects/ab/abcdef…   content, named by its SHA-256
 //	memo/ab/abcdef….json stage results, named by their key
 //	tmp/0 … tmp/f/       writes in progress (same filesystem, so rename is
-//	                     atomic), spread over 16 directories: concurrent
-//	                     writers creating files in one directory contend for
-//	                     its lock (a window's audit record cost 3x the CPU)
+//	                     atomic), spread over 16 directories: 32 concurrent
+//	                     writers of audit records spent most of each write
+//	                     waiting for one directory's lock
 //	tmp/                 memo writes in progress
 //
 // Names are always hashes: no user string (document id, dataset name) ever

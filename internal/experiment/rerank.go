@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -240,6 +241,9 @@ func LoadQuery(ctx context.Context, s artifact.Store, ref artifact.Ref, qid stri
 		return nil, ctx.Err()
 	}
 	if e.err != nil {
+		if ok && ctx.Err() == nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
+			return LoadQuery(ctx, s, ref, qid) // the loader's call ended, not ours: load again
+		}
 		return nil, e.err
 	}
 	if q, ok := e.queries[qid]; ok {
