@@ -33,7 +33,10 @@ func (a *LLMActivities) RerankWindow(ctx context.Context, in experiment.WindowIn
 	if err != nil {
 		return experiment.WindowResult{}, classifyLLM(err)
 	}
-	defer newBeat(ctx, nil).stop()
+	// A local activity cannot heartbeat (it is the workflow task that does).
+	if !activity.GetInfo(ctx).IsLocalActivity {
+		defer newBeat(ctx, nil).stop()
+	}
 	out, err := experiment.RerankWindow(ctx, a.Store, c, in)
 	return out, classifyLLM(err)
 }
@@ -43,6 +46,18 @@ func (a *LLMActivities) RerankWindow(ctx context.Context, in experiment.WindowIn
 // workflows recorded before windows became local activities).
 func (a *LLMActivities) SaveRanking(ctx context.Context, in experiment.QueryRanking) (artifact.Ref, error) {
 	out, err := experiment.SaveRanking(ctx, a.Store, in)
+	return out, classify(err)
+}
+
+// SaveQuery writes a query's window audit records (one artifact) and its
+// final order; RerankQuery's last local activity when its windows ran with
+// AuditLater.
+func (a *LLMActivities) SaveQuery(ctx context.Context, in experiment.SaveQueryInput) (artifact.Ref, error) {
+	c, err := a.Clients(in.Endpoint)
+	if err != nil {
+		return "", classifyLLM(err)
+	}
+	out, err := experiment.SaveQuery(ctx, a.Store, c.ID(), in)
 	return out, classify(err)
 }
 

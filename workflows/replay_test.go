@@ -20,7 +20,7 @@ import (
 //
 //	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo_v1.json \
 //	  go test -run TestDemoExperimentOnRealServer ./internal/e2e/
-//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v2.json \
+//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v3.json \
 //	  go test -run TestListwiseRerankThroughServer ./internal/e2e/
 //
 // experiment_demo_v1*.json run each dataset in a DatasetRuns child (version 1
@@ -28,8 +28,11 @@ import (
 // predate windows as local activities (version 0 of
 // "rerank-query-on-llm-queue"); experiment_rerank_v1*.json are version 1,
 // one RerankQuery child per query (version 0 of "rerank-query-groups");
-// experiment_rerank_v2*.json rerank queries in RerankQueries groups
-// (version 1).
+// experiment_rerank_v2*.json rerank queries in RerankQueries groups of 10
+// (version 1); experiment_rerank_v3*.json in groups sized by the run
+// (version 2) whose windows advance from one selector and whose audit
+// records SaveQuery writes per query (version 1 of
+// "rerank-queries-selector").
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
@@ -64,4 +67,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 	}
 	require.NotZero(t, n, "no recorded histories in testdata/")
+}
+
+// Groups: 8 per run, of 10 to 50 queries.
+func TestGroupSize(t *testing.T) {
+	for queries, want := range map[int]int{1: 10, 80: 10, 81: 11, 200: 25, 400: 50, 401: 50, 10000: 50} {
+		require.Equal(t, want, groupSize(queries), "%d queries", queries)
+	}
 }

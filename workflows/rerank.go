@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -85,11 +86,18 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 	// Version 1 of "rerank-query-groups" reranks queriesPerChild queries per
 	// child (RerankQueries): starting a workflow per query made the server's
 	// child-start rate, not the LLM, the limit (2x the ideal wall time).
-	grouped := workflow.GetVersion(ctx, "rerank-query-groups", workflow.DefaultVersion, 1) == 1
+	// Version 2 sizes the groups by the run (groupSize): each child start
+	// took the server ~10 ms, and 20 of them delayed the last group's first
+	// request by 0.2 s.
+	grouped := workflow.GetVersion(ctx, "rerank-query-groups", workflow.DefaultVersion, 2)
 	var rankings []artifact.Ref
 	var stats experiment.CallStats
-	if grouped {
-		rankings, stats, err = rerankGroups(ctx, in, cands)
+	if grouped >= 1 {
+		size := queriesPerChild
+		if grouped >= 2 {
+			size = groupSize(len(cands.QIDs))
+		}
+		rankings, stats, err = rerankGroups(ctx, in, cands, size)
 	} else {
 		rankings, stats, err = rerankEachQuery(ctx, in, cands, local)
 	}
@@ -109,10 +117,21 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 }
 
 // queriesPerChild is the number of queries a RerankQueries child reranks
-// concurrently. Fewer children spare the server; enough of them let several
-// LLM workers share a run and keep each history small (about 10 events per
-// query).
+// concurrently in version 1 of "rerank-query-groups".
 const queriesPerChild = 10
+
+// groupSize is the number of queries per RerankQueries child from version 2
+// on: groupsPerRun children, so that few child starts delay a run and up to
+// that many LLM workers share it, each of 10 to 50 queries. A child's
+// windows are recorded as markers of about 3 KB when its workflow task
+// completes, so 50 queries of 9 windows finished in one task (all answers
+// cached) still complete it with 1.3 MB, well under gRPC's 4 MB, and about
+// 10 events per query keep its history far below the warning threshold.
+func groupSize(queries int) int {
+	return min(max((queries+groupsPerRun-1)/groupsPerRun, 10), 50)
+}
+
+const groupsPerRun = 8
 
 // rerankEachQuery is versions 0 of "rerank-query-groups": one RerankQuery
 // child per query.
@@ -141,15 +160,15 @@ func rerankEachQuery(ctx workflow.Context, in RerankRunInput, cands experiment.C
 	return rankings, stats, nil
 }
 
-// rerankGroups starts one RerankQueries child per queriesPerChild queries on
+// rerankGroups starts one RerankQueries child per size queries on
 // the LLM queue. Child ids name their first and last query
 // (RUN/FIRST..LAST), so a query's windows are found from its id.
-func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo) ([]artifact.Ref, experiment.CallStats, error) {
+func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo, size int) ([]artifact.Ref, experiment.CallStats, error) {
 	info := workflow.GetInfo(ctx)
 	n := len(cands.QIDs)
 	var futures []workflow.ChildWorkflowFuture
-	for lo := 0; lo < n; lo += queriesPerChild {
-		hi := min(lo+queriesPerChild, n)
+	for lo := 0; lo < n; lo += size {
+		hi := min(lo+size, n)
 		id := info.WorkflowExecution.ID + "/" + cands.QIDs[lo]
 		if hi-lo > 1 {
 			id += ".." + cands.QIDs[hi-1]
@@ -210,6 +229,12 @@ func RerankQueries(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesRe
 	n := len(in.QIDs)
 	if len(in.Counts) != n {
 		return RerankQueriesResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%d queries but %d candidate counts", n, len(in.Counts)), ErrTypeInvalidConfig, nil)
+	}
+	// Version 1 of "rerank-queries-selector": listwise queries advance from
+	// one selector (rerankListwise); before, a coroutine per query, each
+	// resumed whenever any window finished.
+	if in.Reranker.Kind == config.RerankListwise && workflow.GetVersion(ctx, "rerank-queries-selector", workflow.DefaultVersion, 1) == 1 {
+		return rerankListwise(ctx, in)
 	}
 	out := RerankQueriesResult{Rankings: make([]artifact.Ref, n), Stats: make([]experiment.CallStats, n)}
 	errs := make([]error, n)
@@ -356,4 +381,78 @@ func rerankKey(in RerankRunInput) (string, error) {
 		Tag    string          `json:"tag"`
 	}{r, rerank.PromptID(r.Prompt), in.Endpoint.BaseURL, in.Endpoint.Model, in.Name})
 	return string(b), err
+}
+
+// rerankListwise runs rank_llm's sliding windows of every query of a group
+// as local activities, each query's in order, the queries concurrently: one
+// selector waits for whichever window finishes and asks that query's next
+// (so a finished window wakes one coroutine, not one per query). Windows
+// write no audit record (AuditLater) and pass on the windows applied so far,
+// not orders; a query's last local activity, SaveQuery, writes its audit
+// records in one artifact and its ranking. The first failing query (in
+// input order) is the error, after the others have finished.
+func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesResult, error) {
+	n := len(in.QIDs)
+	out := RerankQueriesResult{Rankings: make([]artifact.Ref, n), Stats: make([]experiment.CallStats, n)}
+	type query struct {
+		windows []rerank.Window
+		next    int
+		applied []experiment.AppliedWindow
+		steps   []experiment.WindowStep
+		err     error
+	}
+	qs := make([]query, n)
+	r := in.Reranker
+	var la *activities.LLMActivities
+	lactx := workflow.WithLocalActivityOptions(ctx, llmLocalActivityOptions())
+	sel := workflow.NewSelector(ctx)
+	pending := 0
+	var advance func(i int)
+	advance = func(i int) {
+		q := &qs[i]
+		pending++
+		if q.next == len(q.windows) {
+			f := workflow.ExecuteLocalActivity(lactx, la.SaveQuery, experiment.SaveQueryInput{
+				Candidates: in.Candidates, QID: in.QIDs[i], Prompt: r.Prompt, Endpoint: in.Endpoint, Windows: q.steps,
+			})
+			sel.AddFuture(f, func(f workflow.Future) {
+				pending--
+				if err := f.Get(ctx, &out.Rankings[i]); err != nil {
+					q.err = err
+				}
+			})
+			return
+		}
+		w := q.windows[q.next]
+		f := workflow.ExecuteLocalActivity(lactx, la.RerankWindow, experiment.WindowInput{
+			Candidates: in.Candidates, QID: in.QIDs[i], Start: w.Start, End: w.End, Prompt: r.Prompt, Endpoint: in.Endpoint,
+			AuditLater: true, Applied: slices.Clip(q.applied),
+		})
+		sel.AddFuture(f, func(f workflow.Future) {
+			pending--
+			var res experiment.WindowResult
+			if err := f.Get(ctx, &res); err != nil {
+				q.err = fmt.Errorf("window %s: %w", w, err)
+				return
+			}
+			q.applied = append(q.applied, experiment.AppliedWindow{Start: w.Start, End: w.End, Permutation: res.Permutation})
+			q.steps = append(q.steps, res.Step(w.Start, w.End))
+			out.Stats[i].Add(res.Stats)
+			q.next++
+			advance(i)
+		})
+	}
+	for i := range qs {
+		qs[i].windows = rerank.SlidingWindowPasses(in.Counts[i], 0, r.Top, r.Window, r.Stride, r.Passes)
+		advance(i)
+	}
+	for pending > 0 {
+		sel.Select(ctx)
+	}
+	for i, q := range qs {
+		if q.err != nil {
+			return out, fmt.Errorf("query %s: %w", in.QIDs[i], q.err)
+		}
+	}
+	return out, nil
 }

@@ -51,7 +51,7 @@ func testConformance(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("Missing", func(t *testing.T) {
 		s := newStore(t)
-		missing := refOf([]byte("never stored"))
+		missing := RefOf([]byte("never stored"))
 		ok, err := s.Exists(ctx, missing)
 		require.NoError(t, err)
 		require.False(t, ok)
@@ -104,12 +104,12 @@ func testConformance(t *testing.T, newStore func(t *testing.T) Store) {
 		require.NoError(t, err)
 		_, err = w.Write(data)
 		require.NoError(t, err)
-		ok, err := s.Exists(ctx, refOf(data))
+		ok, err := s.Exists(ctx, RefOf(data))
 		require.NoError(t, err)
 		require.False(t, ok, "visible before Commit")
 		require.NoError(t, w.Abort())
 		require.NoError(t, w.Abort(), "Abort twice is harmless")
-		ok, err = s.Exists(ctx, refOf(data))
+		ok, err = s.Exists(ctx, RefOf(data))
 		require.NoError(t, err)
 		require.False(t, ok, "visible after Abort")
 	})
@@ -125,11 +125,11 @@ func testConformance(t *testing.T, newStore func(t *testing.T) Store) {
 		ok, err := s.GetMemo(ctx, key, &got)
 		require.NoError(t, err)
 		require.False(t, ok)
-		require.NoError(t, s.PutMemo(ctx, key, entry{Ref: refOf([]byte("x")), Count: 1}))
+		require.NoError(t, s.PutMemo(ctx, key, entry{Ref: RefOf([]byte("x")), Count: 1}))
 		ok, err = s.GetMemo(ctx, key, &got)
 		require.NoError(t, err)
 		require.True(t, ok)
-		require.Equal(t, entry{Ref: refOf([]byte("x")), Count: 1}, got)
+		require.Equal(t, entry{Ref: RefOf([]byte("x")), Count: 1}, got)
 		require.NoError(t, s.PutMemo(ctx, key, entry{Count: 2}), "a memo entry can be replaced")
 		got = entry{}
 		ok, err = s.GetMemo(ctx, key, &got)
@@ -152,7 +152,7 @@ func testConformance(t *testing.T, newStore func(t *testing.T) Store) {
 		for i := range data {
 			data[i] = byte(rng.Uint32())
 		}
-		ref := refOf(data)
+		ref := RefOf(data)
 		key := KeyOf("concurrent", t.Name())
 		var wg sync.WaitGroup
 		errs := make(chan error, 16)
@@ -226,11 +226,6 @@ func testConformance(t *testing.T, newStore func(t *testing.T) Store) {
 		require.Equal(t, data, got)
 		t.Logf("readers saw the artifact absent %d times, whole %d times", absent, whole)
 	})
-}
-
-func refOf(b []byte) Ref {
-	sum := sha256.Sum256(b)
-	return Ref("sha256:" + hex.EncodeToString(sum[:]))
 }
 
 func TestFSConformance(t *testing.T) {

@@ -79,6 +79,12 @@ func KeyOf(parts ...string) Key {
 	return Key(hex.EncodeToString(h.Sum(nil)))
 }
 
+// RefOf is the ref under which b is stored.
+func RefOf(b []byte) Ref {
+	sum := sha256.Sum256(b)
+	return Ref("sha256:" + hex.EncodeToString(sum[:]))
+}
+
 // Put stores b and returns its ref.
 func Put(ctx context.Context, s Store, b []byte) (Ref, error) {
 	w, err := s.Create(ctx)

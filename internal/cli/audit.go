@@ -72,10 +72,35 @@ func Audit(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		found = true
-		fmt.Fprintf(stdout, "== %s, query %s: %d steps\n", r.Name(), *qid, len(refs))
-		for i, ref := range refs {
-			if err := printStep(ctx, stdout, store, i+1, ref, *full); err != nil {
+		// A query's windows are one artifact (QueryAudit) or, in runs
+		// recorded before, an artifact each; a PRP pass is an artifact.
+		var steps []json.RawMessage
+		for _, ref := range refs {
+			b, err := artifact.ReadAll(ctx, store, ref)
+			if err != nil {
 				fmt.Fprintf(stderr, "audit: %s: %v\n", ref, err)
+				return 1
+			}
+			var qa experiment.QueryAudit
+			if len(b) > 0 && b[0] == '{' && json.Unmarshal(b, &qa) == nil && qa.Windows != nil {
+				for i, rec := range qa.Windows {
+					if *full { // rendered again from the candidates, checked against the hash sent
+						if rec.Messages, err = qa.Messages(ctx, store, i); err != nil {
+							fmt.Fprintf(stderr, "audit: %s: window %d: %v\n", ref, i+1, err)
+							return 1
+						}
+					}
+					rb, _ := json.Marshal(rec)
+					steps = append(steps, rb)
+				}
+				continue
+			}
+			steps = append(steps, b)
+		}
+		fmt.Fprintf(stdout, "== %s, query %s: %d steps\n", r.Name(), *qid, len(steps))
+		for i, b := range steps {
+			if err := printStep(stdout, i+1, b, *full); err != nil {
+				fmt.Fprintf(stderr, "audit: %s step %d: %v\n", r.Name(), i+1, err)
 				return 1
 			}
 		}
@@ -95,11 +120,7 @@ func readJSON(ctx context.Context, s artifact.Store, ref artifact.Ref, v any) er
 	return json.Unmarshal(b, v)
 }
 
-func printStep(ctx context.Context, w io.Writer, s artifact.Store, n int, ref artifact.Ref, full bool) error {
-	b, err := artifact.ReadAll(ctx, s, ref)
-	if err != nil {
-		return err
-	}
+func printStep(w io.Writer, n int, b []byte, full bool) error {
 	if len(b) > 0 && b[0] == '[' { // a PRP pass: its comparisons
 		var cmps []struct {
 			Lower, Upper string

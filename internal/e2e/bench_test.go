@@ -37,7 +37,8 @@ import (
 //
 // CLIRFLOW_BENCH_TIMELINE=PREFIX writes PREFIX-100ms.txt and PREFIX-0ms.txt:
 // the CPU used by this process and by the dev server during each
-// experiment, and the RerankRun's history events with their times.
+// experiment, the RerankRun's history events with their times, and each
+// query group's workflow tasks.
 func BenchmarkRerank(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		exp := demoConfig(b)
@@ -143,10 +144,31 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		t0 := info.GetStartTime().AsTime()
 		fmt.Fprintf(f, "requests from %.3fs to %.3fs of the RerankRun (sampled every 10 ms)\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds())
 		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var groups []string
 		for it.HasNext() {
 			ev, err := it.Next()
 			require.NoError(b, err)
 			fmt.Fprintf(f, "%8.3fs %s\n", ev.GetEventTime().AsTime().Sub(t0).Seconds(), ev.GetEventType())
+			if a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes(); a != nil {
+				groups = append(groups, a.GetWorkflowId())
+			}
+		}
+		// Each group's workflow tasks and its last local activity's marker.
+		for _, g := range groups {
+			fmt.Fprintf(f, "group %s:", g)
+			it := c.GetWorkflowHistory(ctx, g, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			var lastMarker float64
+			for it.HasNext() {
+				ev, err := it.Next()
+				require.NoError(b, err)
+				at := ev.GetEventTime().AsTime().Sub(t0).Seconds()
+				if ev.GetEventType() == enumspb.EVENT_TYPE_MARKER_RECORDED {
+					lastMarker = at
+					continue
+				}
+				fmt.Fprintf(f, " %.3f %s;", at, strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"))
+			}
+			fmt.Fprintf(f, " last marker %.3f\n", lastMarker)
 		}
 	}
 	b.Logf("latency %v: %d requests, max %d in flight", latency, llm.ChatRequests(), llm.Stats().MaxConcurrent)

@@ -193,13 +193,19 @@ func TestListwiseRerankThroughServer(t *testing.T) {
 	require.Contains(t, stdout.String(), "1. window [80 100]")
 	require.Contains(t, stdout.String(), "9. window [0 20]")
 	require.Contains(t, stdout.String(), "answer: \"[")
+	// With the prompts, rendered again from the candidates and checked
+	// against the hash of what was sent.
+	stdout.Reset()
+	require.Equal(t, 0, cli.Audit([]string{"-results", res.Report.Dir, "-query", some, "-artifacts", store.Root(), "-full"}, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "[user]")
+	require.Contains(t, stdout.String(), "9. window [0 20]")
 
-	// Queries are reranked queriesPerChild at a time, each group a
-	// RerankQueries child of the run (200 queries: 20 children).
+	// Queries are reranked in groups, each a RerankQueries child of the run
+	// (200 queries: 8 children of 25).
 	child := run.GetID() + "/ddtp-es/bm25-og+rankgpt"
 	groups := childIDs(t, c, child, "RerankQueries")
-	require.Len(t, groups, 20)
-	require.Equal(t, 20, strings.Count(strings.Join(historyActivityTypes(t, c, child, ""), " "), "child:"))
+	require.Len(t, groups, 8)
+	require.Equal(t, 8, strings.Count(strings.Join(historyActivityTypes(t, c, child, ""), " "), "child:"))
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.RerankRun, workflow.RegisterOptions{Name: "RerankRun"})
 	replayer.RegisterWorkflowWithOptions(workflows.RerankQueries, workflow.RegisterOptions{Name: "RerankQueries"})

@@ -3,6 +3,8 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -345,16 +347,60 @@ type WindowInput struct {
 	End        int             `json:"end"`
 	Prompt     string          `json:"prompt"`
 	Endpoint   config.Endpoint `json:"endpoint"`
+	// AuditLater: write no audit record; the result carries the answer and
+	// the prompt's hash instead, and SaveQuery writes the query's records
+	// together (one file per query instead of one per window). The result
+	// then has no Order: the caller keeps the windows applied so far and
+	// passes them in Applied (a few bytes each, where an order of 100 ids
+	// recorded per window made most of the history).
+	AuditLater bool `json:"audit_later,omitempty"`
+	// Applied: the windows before this one, applied in turn to the
+	// first-stage order to give this window's order (when Order is empty).
+	Applied []AppliedWindow `json:"applied,omitempty"`
+}
+
+// AppliedWindow is a window and the permutation its answer gave.
+type AppliedWindow struct {
+	Start       int   `json:"start"`
+	End         int   `json:"end"`
+	Permutation []int `json:"permutation"`
+}
+
+// applyAll applies windows in turn to order (field names them in errors).
+func applyAll(order []string, windows []AppliedWindow, field string) ([]string, error) {
+	for i, w := range windows {
+		var err error
+		if order, err = applyWindow(order, w, fmt.Sprintf("%s[%d]", field, i)); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// applyWindow applies w to order; a window outside it or a permutation that
+// is not one is bad input in field.
+func applyWindow(order []string, w AppliedWindow, field string) ([]string, error) {
+	if w.Start < 0 || w.End > len(order) || w.Start >= w.End {
+		return nil, inputerr.Field(field, "[%d,%d) outside %d candidates", w.Start, w.End, len(order))
+	}
+	if !rerank.IsPermutation(w.Permutation, w.End-w.Start) {
+		return nil, inputerr.Field(field, "%v is not a permutation of a window of %d", w.Permutation, w.End-w.Start)
+	}
+	return rerank.ApplyWindow(order, rerank.Window{Start: w.Start, End: w.End}, w.Permutation), nil
 }
 
 // WindowResult is the new order and a compact account of the call; the full
-// prompt and answer are in the audit record.
+// prompt and answer are in the audit record (Audit), or, with AuditLater,
+// the answer, the time and the hash of the prompt are here for SaveQuery.
 type WindowResult struct {
 	Order       []string       `json:"order"`
 	Permutation []int          `json:"permutation"`
 	Repairs     rerank.Repairs `json:"repairs"`
 	Stats       CallStats      `json:"stats"`
 	Audit       artifact.Ref   `json:"audit"`
+	Answer      string         `json:"answer,omitempty"`
+	At          time.Time      `json:"at,omitzero"`
+	PromptSHA   string         `json:"prompt_sha256,omitempty"`
 }
 
 // AuditRecord is what one LLM call did, kept in the artifact store.
@@ -372,6 +418,10 @@ type AuditRecord struct {
 	Repaired    bool           `json:"repaired,omitempty"`
 	Stats       CallStats      `json:"stats"`
 	At          time.Time      `json:"at"`
+	// PromptSHA is the SHA-256 of the JSON of the messages sent, in the
+	// records of a QueryAudit, which keeps no Messages (see
+	// QueryAudit.Messages).
+	PromptSHA string `json:"prompt_sha256,omitempty"`
 }
 
 // RerankWindow asks the model to order one window and applies its answer.
@@ -382,7 +432,9 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	}
 	order := in.Order
 	if len(order) == 0 {
-		order = q.IDs()
+		if order, err = applyAll(q.IDs(), in.Applied, "applied"); err != nil {
+			return WindowResult{}, err
+		}
 	}
 	if in.Start < 0 || in.End > len(order) || in.Start >= in.End {
 		return WindowResult{}, inputerr.Field("window", "[%d,%d) outside %d candidates", in.Start, in.End, len(order))
@@ -410,6 +462,10 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	if repairs.Missing == len(docs) {
 		out.Stats.Unusable = 1
 	}
+	if in.AuditLater {
+		out.Answer, out.At, out.PromptSHA = resp.Content, time.Now().UTC(), promptSHA(toLLM(msgs))
+		return out, nil
+	}
 	out.Order = rerank.ApplyWindow(order, rerank.Window{Start: in.Start, End: in.End}, perm)
 	rec := AuditRecord{Kind: "window", QID: in.QID, Endpoint: c.ID(), Window: []int{in.Start, in.End}, Docs: docs,
 		Messages: toLLM(msgs), Answer: resp.Content, Permutation: perm, Repairs: repairs, Stats: out.Stats, At: time.Now().UTC()}
@@ -417,6 +473,137 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 		return WindowResult{}, err
 	}
 	return out, nil
+}
+
+func promptSHA(msgs []llm.Message) string {
+	b, _ := json.Marshal(msgs) // cannot fail: strings
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// WindowStep is what SaveQuery needs of a window run with AuditLater.
+type WindowStep struct {
+	Start       int            `json:"start"`
+	End         int            `json:"end"`
+	Permutation []int          `json:"permutation"`
+	Repairs     rerank.Repairs `json:"repairs"`
+	Stats       CallStats      `json:"stats"`
+	Answer      string         `json:"answer"`
+	At          time.Time      `json:"at"`
+	PromptSHA   string         `json:"prompt_sha256"`
+}
+
+// Step is the part of r that SaveQuery needs.
+func (r WindowResult) Step(start, end int) WindowStep {
+	return WindowStep{Start: start, End: end, Permutation: r.Permutation, Repairs: r.Repairs, Stats: r.Stats,
+		Answer: r.Answer, At: r.At, PromptSHA: r.PromptSHA}
+}
+
+// SaveQueryInput is the windows of a query, in the order they ran.
+type SaveQueryInput struct {
+	Candidates artifact.Ref    `json:"candidates"`
+	QID        string          `json:"qid"`
+	Prompt     string          `json:"prompt"`
+	Endpoint   config.Endpoint `json:"endpoint"`
+	Windows    []WindowStep    `json:"windows"`
+}
+
+// QueryAudit is the audit trail of a query's listwise windows, in order.
+// Its records keep the hash of each prompt, not the prompt: the prompts are
+// rendered again from the candidates artifact, the prompt template and the
+// record's documents (Messages), and checked against the hash. Copies of the
+// prompts were 130 KB per query (each passage in two windows), most of the
+// cost of reranking a query but the LLM call.
+type QueryAudit struct {
+	QID        string        `json:"qid"`
+	Candidates artifact.Ref  `json:"candidates"`
+	Prompt     string        `json:"prompt"`
+	Windows    []AuditRecord `json:"windows"`
+}
+
+// Messages renders the prompt of window i again and checks it against the
+// hash recorded when it was sent.
+func (a *QueryAudit) Messages(ctx context.Context, s artifact.Store, i int) ([]llm.Message, error) {
+	if i < 0 || i >= len(a.Windows) {
+		return nil, fmt.Errorf("query %s has no window %d", a.QID, i)
+	}
+	q, err := LoadQuery(ctx, s, a.Candidates, a.QID)
+	if err != nil {
+		return nil, err
+	}
+	rec := a.Windows[i]
+	return renderWindow(q, a.Prompt, rec.Docs, rec.PromptSHA)
+}
+
+// renderWindow renders the listwise prompt of docs, which must hash to sha.
+func renderWindow(q *CandidateQuery, prompt string, docs []string, sha string) ([]llm.Message, error) {
+	passages := make([]string, len(docs))
+	for j, id := range docs {
+		p, ok := q.Passage(id)
+		if !ok {
+			return nil, fmt.Errorf("document %q is not a candidate of query %s", id, q.QID)
+		}
+		passages[j] = p
+	}
+	msgs, err := rerank.ListwisePrompt(prompt, q.Query, passages)
+	if err != nil {
+		return nil, inputerr.Field("prompt", "%v", err)
+	}
+	lm := toLLM(msgs)
+	if got := promptSHA(lm); got != sha {
+		return nil, fmt.Errorf("the prompt rendered now (sha256 %s) is not the one sent (%s)", got, sha)
+	}
+	return lm, nil
+}
+
+// SaveQuery writes the audit records of a query's windows, in one artifact,
+// and then its ranking: the first-stage order with the windows' permutations
+// applied in turn (its Audit is that artifact). Each window's prompt is
+// rendered again from the candidates and the order before it, and must hash
+// to what was sent. A mismatch (the prompt code changed between the call and
+// now, or damaged input) is an error, never a record of a prompt that was
+// not sent.
+func SaveQuery(ctx context.Context, s artifact.Store, endpointID string, in SaveQueryInput) (artifact.Ref, error) {
+	q, err := LoadQuery(ctx, s, in.Candidates, in.QID)
+	if err != nil {
+		return "", err
+	}
+	order := q.IDs()
+	audit := QueryAudit{QID: in.QID, Candidates: in.Candidates, Prompt: in.Prompt, Windows: make([]AuditRecord, 0, len(in.Windows))}
+	for i, w := range in.Windows {
+		next, err := applyWindow(order, AppliedWindow{Start: w.Start, End: w.End, Permutation: w.Permutation}, fmt.Sprintf("windows[%d]", i))
+		if err != nil {
+			return "", err
+		}
+		docs := slices.Clone(order[w.Start:w.End])
+		// The record is only worth keeping if its prompt can be rendered
+		// again: check that now.
+		if _, err := renderWindow(q, in.Prompt, docs, w.PromptSHA); err != nil {
+			return "", inputerr.Field(fmt.Sprintf("windows[%d]", i), "query %s window [%d,%d): %v", in.QID, w.Start, w.End, err)
+		}
+		audit.Windows = append(audit.Windows, AuditRecord{Kind: "window", QID: in.QID, Endpoint: endpointID, Window: []int{w.Start, w.End},
+			Docs: docs, Answer: w.Answer, Permutation: w.Permutation, Repairs: w.Repairs, Stats: w.Stats, At: w.At, PromptSHA: w.PromptSHA})
+		order = next
+	}
+	if len(in.Windows) == 0 { // a single candidate: nothing was asked
+		return SaveRanking(ctx, s, QueryRanking{QID: in.QID})
+	}
+	// Both artifacts at once (the ranking names the audit by its hash): the
+	// query's last step waits for one fsync, not two.
+	ab, err := json.Marshal(audit)
+	if err != nil {
+		return "", err
+	}
+	rb, err := json.Marshal(QueryRanking{QID: in.QID, Order: order, Audit: []artifact.Ref{artifact.RefOf(ab)}})
+	if err != nil {
+		return "", err
+	}
+	var wg sync.WaitGroup
+	var auditErr error
+	wg.Go(func() { _, auditErr = artifact.Put(ctx, s, ab) })
+	ref, err := artifact.Put(ctx, s, rb)
+	wg.Wait()
+	return ref, errors.Join(err, auditErr)
 }
 
 func toLLM(ms []rerank.Message) []llm.Message {

@@ -190,7 +190,6 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	defer release()
 	estPrompt, charged := 0, 0
 	if c.Limited() {
 		if c.tpm != nil {
@@ -198,6 +197,7 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 		}
 		waited, n, err := c.WaitRate(ctx, estPrompt+req.MaxTokens)
 		if err != nil {
+			release()
 			return Response{}, err
 		}
 		charged = n
@@ -207,6 +207,8 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 	}
 
 	resp, err := c.call(ctx, req, estPrompt)
+	// The slot is the request's: the bookkeeping below overlaps the next one.
+	release()
 	if err != nil {
 		c.stats.add(func(s *Stats) { s.Requests++; s.Errors++ })
 		return Response{}, err

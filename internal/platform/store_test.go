@@ -73,3 +73,26 @@ func TestQueues(t *testing.T) {
 		require.Len(t, ws, n, q)
 	}
 }
+
+// gzip costs CPU on both ends and saves nothing on loopback.
+func TestGRPCCompression(t *testing.T) {
+	for _, c := range []struct {
+		hostPort, setting string
+		gzip              bool
+	}{
+		{"localhost:7233", "", false},
+		{"127.0.0.1:7233", "", false},
+		{"[::1]:7233", "", false},
+		{"temporal.example.org:7233", "", true},
+		{"10.0.0.5:7233", "", true},
+		{"localhost:7233", "gzip", true},
+		{"temporal.example.org:7233", "none", false},
+	} {
+		comp, err := GRPCCompression(c.hostPort, c.setting)
+		require.NoError(t, err)
+		_, isGzip := comp.(*client.GrpcCompressionGzip)
+		require.Equal(t, c.gzip, isGzip, "%s %q", c.hostPort, c.setting)
+	}
+	_, err := GRPCCompression("localhost:7233", "zstd")
+	require.ErrorContains(t, err, "CLIRFLOW_TEMPORAL_COMPRESSION=\"zstd\": want gzip or none")
+}

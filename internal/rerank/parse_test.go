@@ -22,7 +22,7 @@ func TestParsePermutationPeerVectors(t *testing.T) {
 	for _, c := range cases {
 		got, rep := ParsePermutation(c.Answer, c.Window)
 		assert.Equal(t, c.Permutation, got, "%q", c.Answer)
-		assert.True(t, isPermutation(got, c.Window))
+		assert.True(t, IsPermutation(got, c.Window))
 		assert.GreaterOrEqual(t, rep.Total(), 0)
 	}
 }
@@ -80,7 +80,7 @@ func TestParsePermutationAlwaysAPermutation(t *testing.T) {
 	for _, a := range answers {
 		for n := 0; n <= 21; n++ {
 			perm, rep := ParsePermutation(a, n)
-			require.True(t, isPermutation(perm, n), "%q n=%d → %v", a, n, perm)
+			require.True(t, IsPermutation(perm, n), "%q n=%d → %v", a, n, perm)
 			require.LessOrEqual(t, rep.Missing, n)
 		}
 	}

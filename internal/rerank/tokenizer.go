@@ -50,6 +50,9 @@ func (t tiktokenTokenizer) Truncate(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}
+	if len(s) <= n { // every token is at least a byte: nothing to cut
+		return s
+	}
 	toks := t.enc.EncodeOrdinary(s)
 	if len(toks) <= n {
 		return s

@@ -79,7 +79,7 @@ func ApplyWindow(order []string, w Window, perm []int) []string {
 	if w.Start < 0 || w.End > len(order) || w.Start > w.End {
 		panic(fmt.Sprintf("rerank: window %v outside an order of %d", w, len(order)))
 	}
-	if !isPermutation(perm, w.Size()) {
+	if !IsPermutation(perm, w.Size()) {
 		panic(fmt.Sprintf("rerank: %v is not a permutation of %d", perm, w.Size()))
 	}
 	out := slices.Clone(order)
@@ -89,7 +89,8 @@ func ApplyWindow(order []string, w Window, perm []int) []string {
 	return out
 }
 
-func isPermutation(perm []int, n int) bool {
+// IsPermutation reports whether perm is a permutation of 0..n-1.
+func IsPermutation(perm []int, n int) bool {
 	if len(perm) != n {
 		return false
 	}
