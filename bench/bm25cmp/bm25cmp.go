@@ -15,13 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/blevesearch/bleve/v2"
-	_ "github.com/blevesearch/bleve/v2/analysis/lang/it" // registers the "it" analyzer
-	"github.com/blevesearch/bleve/v2/index/scorch"
-	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search"
-	index "github.com/blevesearch/bleve_index_api"
-
 	"github.com/clirflow/clirflow/internal/analysis"
 	"github.com/clirflow/clirflow/internal/bm25"
 )
@@ -215,117 +208,28 @@ func Index(e Engine) *bm25.Index {
 	return nil
 }
 
-// textField is the one indexed field of the bleve documents.
-const textField = "text"
-
-// BuildBleve indexes the documents into an in-memory scorch index (path "":
-// no persister, no merger, unsafe batches) with bleve's Italian analyzer
-// (unicode tokenizer, lowercase, elision, stop words, light stemmer), BM25
-// scoring (index mapping ScoringModel "bm25", k1 and b as Params), term
-// vectors, doc values and stored fields off — the least work bleve can do
-// for a BM25 top-k. Documents go in through Batch, BatchSize at a time.
-func BuildBleve(src Source) (Engine, error) {
-	return buildBleve(src, leanMapping())
-}
-
-// BuildBleveDefault is BuildBleve with bleve's default document mapping
-// (dynamic: the text field stored, with term vectors, doc values and in the
-// _all field), as bleve's documentation indexes documents; BM25 and the
-// Italian analyzer are set as in BuildBleve. Not part of `make bench`: for
-// the README's note on what bleve costs as commonly configured.
-func BuildBleveDefault(src Source) (Engine, error) {
-	m := bleve.NewIndexMapping()
-	m.ScoringModel = index.BM25Scoring
-	m.DefaultAnalyzer = Lang
-	return buildBleve(src, m)
-}
-
-func leanMapping() *mapping.IndexMappingImpl {
-	m := bleve.NewIndexMapping()
-	m.ScoringModel = index.BM25Scoring
-	m.DefaultAnalyzer = Lang
-	m.StoreDynamic = false
-	m.DocValuesDynamic = false
-	m.IndexDynamic = false
-	dm := bleve.NewDocumentStaticMapping()
-	fm := mapping.NewTextFieldMapping()
-	fm.Analyzer = Lang
-	fm.Store = false
-	fm.IncludeTermVectors = false
-	fm.IncludeInAll = false
-	fm.DocValues = false
-	dm.AddFieldMappingsAt(textField, fm)
-	m.DefaultMapping = dm
-	return m
-}
-
-func buildBleve(src Source, m *mapping.IndexMappingImpl) (Engine, error) {
-	search.BM25_k1, search.BM25_b = Params.K1, Params.B
-	ix, err := bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
-	if err != nil {
-		return nil, err
-	}
-	added := 0
-	err = src(func(docs []bm25.Doc) error {
-		b := ix.NewBatch()
-		for _, d := range docs {
-			if err := b.Index(d.ID, map[string]any{textField: d.Text}); err != nil {
-				return err
-			}
-		}
-		added += len(docs)
-		return ix.Batch(b)
-	})
-	if err != nil {
-		ix.Close()
-		return nil, err
-	}
-	n, err := ix.DocCount()
-	if err == nil && n != uint64(added) {
-		err = fmt.Errorf("bleve: %d documents indexed, want %d", n, added)
-	}
-	if err != nil {
-		ix.Close()
-		return nil, err
-	}
-	return bleveEngine{ix}, nil
-}
-
-type bleveEngine struct{ ix bleve.Index }
-
-func (e bleveEngine) Search(q string) ([]string, error) {
-	mq := bleve.NewMatchQuery(q)
-	mq.SetField(textField)
-	mq.Analyzer = Lang
-	req := bleve.NewSearchRequestOptions(mq, Depth, 0, false)
-	res, err := e.ix.Search(req)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
-	}
-	return ids, nil
-}
-
-func (e bleveEngine) Close() error { return e.ix.Close() }
-
-// Build builds the named engine ("clirflow", "bleve" or "bleve-default").
+// Build builds the named engine: "clirflow" or, unless built with the
+// nobleve tag, "bleve" or "bleve-default".
 func Build(name string, src Source) (Engine, error) {
-	switch name {
-	case "clirflow":
-		return BuildClirflow(src)
-	case "bleve":
-		return BuildBleve(src)
-	case "bleve-default":
-		return BuildBleveDefault(src)
+	if build, ok := builders[name]; ok {
+		return build(src)
 	}
 	return nil, fmt.Errorf("unknown engine %q", name)
 }
 
-// Engines are the engines the benchmarks run, in table order.
-var Engines = []string{"clirflow", "bleve", "bleve-default"}
+// Engines are the engines the benchmarks run, in table order. The bleve
+// engines are in bleve.go: a test binary built with -tags nobleve has only
+// clirflow's, so that the peak RSS of a clirflow build is measured in a
+// process that does not link bleve (as bleve's is measured in one that does
+// not run clirflow's build).
+var Engines = []string{"clirflow"}
+
+var builders = map[string]func(Source) (Engine, error){"clirflow": BuildClirflow}
+
+func register(name string, build func(Source) (Engine, error)) {
+	Engines = append(Engines, name)
+	builders[name] = build
+}
 
 // PeakRSS is this process's peak resident set size (VmHWM) in bytes.
 func PeakRSS() (int64, error) { return ProcStatus(os.Getpid(), "VmHWM") }

@@ -1,3 +1,5 @@
+//go:build !nobleve
+
 package bm25cmp
 
 import (

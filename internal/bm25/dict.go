@@ -14,10 +14,13 @@ import (
 // than 11 bytes; beyond that, adding panics.
 
 // termDict is the terms of an index: term t is bytes[off[t]:off[t+1]], and
-// slots map a term to its number.
+// slots map a term to its number. A slot is 4 bytes: the term number + 1
+// (0 for free) in its low k bits, where the table has 2^k slots (it is at
+// most 3/4 full), and high bits of the term's hash above, so that a lookup
+// seldom compares the text of another term.
 type termDict struct {
 	seed  maphash.Seed
-	slots []uint64 // the hash's high 32 bits << 32 | term number + 1, 0 for free
+	slots []uint32
 	bytes []byte
 	off   []uint32 // len = number of terms + 1
 }
@@ -27,7 +30,7 @@ func newTermDict(capacity int) termDict {
 	for n*3 < capacity*4 {
 		n *= 2
 	}
-	return termDict{seed: maphash.MakeSeed(), slots: make([]uint64, n), off: make([]uint32, 1, capacity+1)}
+	return termDict{seed: maphash.MakeSeed(), slots: make([]uint32, n), off: make([]uint32, 1, capacity+1)}
 }
 
 // len is the number of terms.
@@ -40,16 +43,23 @@ func (d *termDict) term(t uint32) []byte { return d.bytes[d.off[t]:d.off[t+1]] }
 // hash is the hash of s for find and add.
 func (d *termDict) hash(s string) uint64 { return maphash.String(d.seed, s) }
 
+// tag returns the mask of the term number in a slot and the hash bits a
+// slot of a term with hash h has above it.
+func (d *termDict) tag(h uint64) (mask, tag uint32) {
+	mask = uint32(len(d.slots) - 1)
+	return mask, uint32(h>>32) &^ mask
+}
+
 // find returns the number of term s, whose hash is h.
 func (d *termDict) find(s string, h uint64) (uint32, bool) {
-	mask := uint64(len(d.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	mask, tag := d.tag(h)
+	for i := uint32(h) & mask; ; i = (i + 1) & mask {
 		v := d.slots[i]
 		if v == 0 {
 			return 0, false
 		}
-		if v>>32 == h>>32 && string(d.term(uint32(v)-1)) == s {
-			return uint32(v) - 1, true
+		if v&^mask == tag && string(d.term(v&mask-1)) == s {
+			return v&mask - 1, true
 		}
 	}
 }
@@ -57,18 +67,18 @@ func (d *termDict) find(s string, h uint64) (uint32, bool) {
 // findOrAdd returns the number of term s, whose hash is h, adding it if
 // it is new.
 func (d *termDict) findOrAdd(s string, h uint64) uint32 {
-	mask := uint64(len(d.slots) - 1)
-	i := h & mask
+	mask, tag := d.tag(h)
+	i := uint32(h) & mask
 	for ; d.slots[i] != 0; i = (i + 1) & mask {
-		if v := d.slots[i]; v>>32 == h>>32 && string(d.term(uint32(v)-1)) == s {
-			return uint32(v) - 1
+		if v := d.slots[i]; v&^mask == tag && string(d.term(v&mask-1)) == s {
+			return v&mask - 1
 		}
 	}
 	if (d.len()+1)*4 > len(d.slots)*3 {
 		return d.add(s, h) // grows
 	}
 	t := d.append(s)
-	d.slots[i] = h>>32<<32 | uint64(t+1)
+	d.slots[i] = tag | (t + 1)
 	return t
 }
 
@@ -95,16 +105,19 @@ func (d *termDict) add(s string, h uint64) uint32 {
 }
 
 func (d *termDict) place(t uint32, h uint64) {
-	mask := uint64(len(d.slots) - 1)
-	i := h & mask
+	mask, tag := d.tag(h)
+	i := uint32(h) & mask
 	for d.slots[i] != 0 {
 		i = (i + 1) & mask
 	}
-	d.slots[i] = h>>32<<32 | uint64(t+1)
+	d.slots[i] = tag | (t + 1)
 }
 
 func (d *termDict) grow() {
-	d.slots = make([]uint64, 2*len(d.slots))
+	if len(d.slots) > math.MaxUint32/2 {
+		panic("bm25: term dictionary full")
+	}
+	d.slots = make([]uint32, 2*len(d.slots))
 	for t := range uint32(d.len()) {
 		d.place(t, maphash.Bytes(d.seed, d.term(t)))
 	}
@@ -203,13 +216,13 @@ func (d *rawDict) hash(raw string) uint64 {
 
 func shardOf(h uint64) uint32 { return uint32(h >> (64 - rawShardBits)) }
 
-// get returns the term number of raw.
-func (d *rawDict) get(raw string) (uint32, bool) {
+// get returns the term number of raw, and its hash.
+func (d *rawDict) get(raw string) (uint32, uint64, bool) {
 	if len(raw) > maxInline {
 		h := maphash.String(d.seed, raw)
 		sh := &d.shards[shardOf(h)]
 		i, ok := sh.findLong(raw, h)
-		return uint32(sh.slots[i].w1 >> 32), ok
+		return uint32(sh.slots[i].w1 >> 32), h, ok
 	}
 	w0, lo := inlineKey(raw)
 	h := d.hashInline(w0, lo)
@@ -218,10 +231,10 @@ func (d *rawDict) get(raw string) (uint32, bool) {
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &sh.slots[i]
 		if uint32(s.w1) == lo && s.w0 == w0 {
-			return uint32(s.w1 >> 32), true
+			return uint32(s.w1 >> 32), h, true
 		}
 		if s.w1 == 0 {
-			return 0, false
+			return 0, h, false
 		}
 	}
 }

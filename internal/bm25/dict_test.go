@@ -42,9 +42,9 @@ func TestRawDict(t *testing.T) {
 		if _, ok := want[key]; ok {
 			continue
 		}
-		_, ok := d.get(key)
+		_, h, ok := d.get(key)
 		require.False(t, ok, "%q", key)
-		h := d.hash(key)
+		require.Equal(t, d.hash(key), h)
 		d.reserve(shardOf(h), 1)
 		ref, found := d.find(key, h)
 		require.False(t, found)
@@ -56,14 +56,15 @@ func TestRawDict(t *testing.T) {
 	require.Greater(t, len(keys), 10000)
 	assert.Equal(t, len(keys), d.len())
 	for _, k := range keys {
-		id, ok := d.get(k)
+		id, h, ok := d.get(k)
 		require.True(t, ok, "%q", k)
 		assert.Equal(t, want[k], id)
-		ref, ok := d.find(k, d.hash(k))
+		require.Equal(t, d.hash(k), h)
+		ref, ok := d.find(k, h)
 		require.True(t, ok)
 		assert.Equal(t, want[k], d.id(ref))
 	}
-	_, ok := d.get("absent: longer than any key in the dictionary")
+	_, _, ok := d.get("absent: longer than any key in the dictionary")
 	assert.False(t, ok)
 }
 
@@ -100,20 +101,30 @@ func TestTermDict(t *testing.T) {
 }
 
 func TestSlicePool(t *testing.T) {
-	// Many terms written in an interleaved order read back whole.
-	var p slicePool
+	// Many terms written in an interleaved order read back whole; their
+	// first slices are allocated meanwhile (several blocks of them).
+	p := newSlicePool()
 	r := rand.New(rand.NewPCG(5, 6))
-	const terms = 3000
+	const terms = 3 * firstsPerBlock / 2
 	head := make([]uint32, terms)
 	cur := make([]uint32, terms)
 	want := make([][]byte, terms)
-	for i := range head {
-		a, ok := p.newSlice(0)
+	n := 0 // terms with a first slice
+	addFirst := func() {
+		a, ok := p.newFirst(uint32(n))
 		require.True(t, ok)
-		head[i], cur[i] = a, a
+		require.Equal(t, a, p.head(uint32(n)))
+		head[n], cur[n] = a, a
+		n++
 	}
-	for range 400000 {
-		i := r.IntN(terms)
+	for n < terms/2 {
+		addFirst()
+	}
+	for k := range 400000 {
+		if n < terms && k%32 == 0 {
+			addFirst()
+		}
+		i := r.IntN(n)
 		if i%3 == 0 {
 			i %= 50 // some long lists
 		}
@@ -121,6 +132,7 @@ func TestSlicePool(t *testing.T) {
 		require.True(t, p.writeUvarint(&cur[i], v))
 		want[i] = binary.AppendUvarint(want[i], v)
 	}
+	require.Equal(t, terms, n)
 	require.Greater(t, len(p.blocks), 10)
 	for i := range head {
 		got := make([]byte, p.termLen(head[i], cur[i]))

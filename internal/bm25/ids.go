@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 )
 
 // idList is the document ids of a builder in one arena: id d is
@@ -66,7 +67,9 @@ func grow[S ~[]E, E any](s S, n int) S {
 }
 
 // idSet is the set of the ids of an idList: an open-addressing hash table
-// of document numbers + 1 (0 for a free slot).
+// of document numbers + 1 (0 for a free slot), at most 3/4 full. Its size
+// grows by half (not a power of two: a hash picks its slot by
+// multiplication), so that it is at least half full.
 type idSet struct {
 	seed  maphash.Seed
 	slots []uint32
@@ -77,13 +80,21 @@ func newIDSet() idSet {
 	return idSet{seed: maphash.MakeSeed(), slots: make([]uint32, 64)}
 }
 
+// slot is the first slot for hash h.
+func (s *idSet) slot(h uint64) int {
+	i, _ := bits.Mul64(h, uint64(len(s.slots)))
+	return int(i)
+}
+
 // insert adds document doc of l with id (not yet in l), false if l has id.
 func (s *idSet) insert(l *idList, id string, doc uint32) bool {
-	if 2*(s.n+1) > len(s.slots) {
+	if 4*(s.n+1) > 3*len(s.slots) {
 		s.grow(l)
 	}
-	mask := uint64(len(s.slots) - 1)
-	for i := maphash.String(s.seed, id) & mask; ; i = (i + 1) & mask {
+	for i := s.slot(maphash.String(s.seed, id)); ; i++ {
+		if i == len(s.slots) {
+			i = 0
+		}
 		v := s.slots[i]
 		if v == 0 {
 			s.slots[i] = doc + 1
@@ -98,15 +109,16 @@ func (s *idSet) insert(l *idList, id string, doc uint32) bool {
 
 func (s *idSet) grow(l *idList) {
 	old := s.slots
-	s.slots = make([]uint32, 2*len(old))
-	mask := uint64(len(s.slots) - 1)
+	s.slots = make([]uint32, len(old)*3/2)
 	for _, v := range old {
 		if v == 0 {
 			continue
 		}
-		i := maphash.Bytes(s.seed, l.id(v-1)) & mask
+		i := s.slot(maphash.Bytes(s.seed, l.id(v-1)))
 		for s.slots[i] != 0 {
-			i = (i + 1) & mask
+			if i++; i == len(s.slots) {
+				i = 0
+			}
 		}
 		s.slots[i] = v
 	}

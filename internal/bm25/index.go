@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/clirflow/clirflow/internal/analysis"
 )
@@ -64,34 +65,38 @@ type Builder struct {
 	raw     rawDict
 	terms   termDict
 	workers []*worker
-	chunks  []*chunk // per-batch scratch, reused
 
 	// Written by the indexing of the last batch until indexed is closed.
 	indexed  chan struct{} // nil if none is running
 	indexErr error
-	// the batch being indexed: its term numbers (noTerm for none) and,
-	// per document, the end of its terms
-	toks    []uint32
-	ends    []uint32
+	// the chunks of the batch being indexed, their term numbers resolved
+	// (noTerm for none); nil once indexed
+	batch   []*chunk
+	single  [1]*chunk // the chunk of batches that have one, reused
 	norms   []byte
 	withTok int        // documents with at least one term
 	sumTTF  int64      // total number of terms
 	post    []building // per term
 	pool    slicePool
-	tf      []uint32 // per term, scratch
-	touched []uint32
+	posted  uint32  // terms with a posting: 0 to posted-1
+	touched []touch // scratch
 }
 
+// touch is a term of the document being indexed: its building's cur and
+// last before the document. Meanwhile its building has the document as
+// last and counts the term's occurrences in cur (no array of frequencies
+// per term).
+type touch struct{ id, cur, last uint32 }
+
 // building is the postings of one term under construction, in the slices
-// of pool from address head to cur: for each document in order,
-// uvarint(docDelta<<1 | 1) when the term occurs once, else
+// of pool from its first slice (pool.head) to cur: for each document in
+// order, uvarint(docDelta<<1 | 1) when the term occurs once, else
 // uvarint(docDelta<<1) uvarint(freq), where docDelta is the document's
 // number minus the previous posting's (its number for the first). The
-// Index keeps them in this form.
+// Index keeps them in this form; Build counts them for df.
 type building struct {
-	head, cur uint32
-	last      uint32 // document of the last posting
-	df        uint32
+	cur  uint32
+	last uint32 // document of the last posting + 1, 0 for none
 }
 
 // chunk.missNew values.
@@ -112,17 +117,17 @@ const (
 
 // chunk is a run of consecutive documents of a batch, analysed by one
 // worker against the dictionary of raw tokens as it was when the batch
-// started.
+// started. A batch's chunks are its own (the next batch's are new): the
+// builder keeps no scratch sized by a batch between batches.
 type chunk struct {
-	docs  []Doc
-	start int // of the chunk's tokens in Builder.toks
+	docs []Doc
 	// toks: the documents' term numbers (tokens without a term left out),
-	// or missBit|i for the raw token miss[i], absent from the dictionary;
-	// ends[d] is the end of document d's.
+	// or missBit|i for the raw token miss[i], absent from the dictionary,
+	// until resolved; ends[d] is the end of document d's.
 	toks []uint32
 	ends []uint32
 	// the raw tokens absent from the dictionary, each once, in order of
-	// first occurrence, then their hashes, their dictionary references,
+	// first occurrence, their hashes, then their dictionary references,
 	// whether this chunk added them (and with a term) and, if so, their
 	// terms and the terms' hashes; how many go to each shard
 	miss         []string
@@ -136,8 +141,11 @@ type chunk struct {
 
 // worker is one goroutine's scratch.
 type worker struct {
-	raws    []string
-	missIdx map[string]uint32
+	raws []string
+	// the raw tokens of the chunk being analysed absent from the
+	// dictionary: an open-addressing table of indexes into chunk.miss
+	// + 1, at most half full
+	missTab []uint32
 }
 
 // NewBuilder returns a Builder that analyses documents with a.
@@ -147,6 +155,7 @@ func NewBuilder(a analysis.Analyzer) *Builder {
 		ids:   newIDList(),
 		raw:   newRawDict(),
 		terms: newTermDict(0),
+		pool:  newSlicePool(),
 	}
 	b.rt, _ = a.(analysis.RawTokenizer)
 	return b
@@ -190,19 +199,30 @@ func (b *Builder) AddBatch(docs []Doc) error {
 	// parallel, against the dictionary as it is, while this goroutine
 	// checks and adds the ids (nothing else changes before they are).
 	nChunks := (len(docs) + chunkDocs - 1) / chunkDocs
-	for len(b.chunks) < nChunks {
-		b.chunks = append(b.chunks, &chunk{})
-	}
-	chunks := b.chunks[:nChunks]
-	for i, c := range chunks {
-		c.docs = docs[i*chunkDocs : min((i+1)*chunkDocs, len(docs))]
-		n := 0
-		for _, d := range c.docs {
-			n += len(d.Text)
+	var chunks []*chunk
+	if nChunks == 1 {
+		// A single chunk (an Add) is indexed before AddBatch returns:
+		// its scratch is reused, unless a long document grew it.
+		c := b.single[0]
+		if c == nil || cap(c.toks) > 1<<14 {
+			c = &chunk{}
 		}
-		// at most a token per 2 bytes, typically one per 7
-		if cap(c.toks) < n/5 {
-			c.toks = make([]uint32, 0, n/5)
+		*c = chunk{docs: docs, toks: c.toks[:0], ends: c.ends[:0]}
+		b.single[0] = c
+		chunks = b.single[:]
+	} else {
+		chunks = make([]*chunk, nChunks)
+		for i := range chunks {
+			c := &chunk{docs: docs[i*chunkDocs : min((i+1)*chunkDocs, len(docs))]}
+			n := 0
+			for _, d := range c.docs {
+				n += len(d.Text)
+			}
+			// typically a token with a term per 10 or 11 bytes;
+			// append grows it for the others
+			c.toks = make([]uint32, 0, n/10+16)
+			c.ends = make([]uint32, 0, len(c.docs))
+			chunks[i] = c
 		}
 	}
 	// Small batches (a single Add) are not worth goroutines.
@@ -211,7 +231,7 @@ func (b *Builder) AddBatch(docs []Doc) error {
 		nWorkers = runtime.GOMAXPROCS(0)
 	}
 	for len(b.workers) < nWorkers {
-		b.workers = append(b.workers, &worker{missIdx: map[string]uint32{}})
+		b.workers = append(b.workers, &worker{})
 	}
 	workers := b.workers[:nWorkers]
 	var err error
@@ -228,51 +248,36 @@ func (b *Builder) AddBatch(docs []Doc) error {
 	}
 	for _, w := range workers {
 		clear(w.raws[:cap(w.raws)])
-	}
-	for _, c := range chunks {
-		c.docs = nil
+		if cap(w.raws) > 1<<12 {
+			w.raws = nil // (a very long document's)
+		}
 	}
 	if err != nil {
 		for _, c := range chunks {
-			clear(c.miss)
+			c.docs, c.miss = nil, nil // (the batch's texts)
 		}
 		return err
 	}
 
 	b.resolve(chunks, workers)
 
-	// Postings, in document order, in the background: the batch's term
-	// numbers, once the last batch is indexed, then index them.
+	// The batch's term numbers, then, once the last batch is indexed,
+	// its postings, in document order, in the background.
+	parallel(workers, nChunks, func(_ *worker, i int) {
+		c := chunks[i]
+		for j, id := range c.toks {
+			if id&missBit != 0 {
+				c.toks[j] = b.raw.id(c.missSlot[id&^missBit])
+			}
+		}
+		c.missHash, c.missSlot, c.missNew, c.missTermHash = nil, nil, nil, nil
+	})
 	nTerms := b.terms.len()
 	b.waitIndexed()
 	if b.indexErr != nil {
 		return b.indexErr
 	}
-	n := 0
-	for _, c := range chunks {
-		c.start = n
-		n += len(c.toks)
-	}
-	b.toks = shrink(b.toks, n)[:n]
-	b.ends = shrink(b.ends, len(docs))[:len(docs)]
-	parallel(workers, nChunks, func(_ *worker, i int) {
-		c := chunks[i]
-		toks := b.toks[c.start : c.start+len(c.toks)]
-		for j, id := range c.toks {
-			if id&missBit != 0 {
-				id = b.raw.id(c.missSlot[id&^missBit])
-			}
-			toks[j] = id
-		}
-		ends := b.ends[i*chunkDocs:]
-		for j, e := range c.ends {
-			ends[j] = uint32(c.start) + e
-		}
-	})
-	for _, c := range chunks {
-		c.missHash, c.missSlot = shrink(c.missHash, len(c.missHash)), shrink(c.missSlot, len(c.missSlot))
-		c.missNew, c.missTermHash = shrink(c.missNew, len(c.missNew)), shrink(c.missTermHash, len(c.missTermHash))
-	}
+	b.batch = chunks
 	if nWorkers == 1 {
 		b.index(nTerms)
 	} else {
@@ -284,16 +289,6 @@ func (b *Builder) AddBatch(docs []Doc) error {
 		}()
 	}
 	return nil
-}
-
-// shrink returns s emptied, with a capacity of at least n, and not much
-// more: scratch sized by the first batch, where every token is new, is not
-// kept.
-func shrink[S ~[]E, E any](s S, n int) S {
-	if cap(s) < n || (cap(s) > 4096 && cap(s) > 4*n) {
-		return make(S, 0, n)
-	}
-	return s[:0]
 }
 
 // waitIndexed waits for the indexing of the last batch.
@@ -341,8 +336,11 @@ func start(workers []*worker, n int, task func(w *worker, i int)) (wait func()) 
 // dictionary (read-only while workers run) and collects those it does not
 // have.
 func (b *Builder) analyse(w *worker, c *chunk) {
-	c.toks, c.ends, c.miss = c.toks[:0], c.ends[:0], c.miss[:0]
-	clear(w.missIdx)
+	const minTab = 1 << 10
+	if w.missTab == nil {
+		w.missTab = make([]uint32, minTab)
+	}
+	tab := w.missTab
 	for _, d := range c.docs {
 		if b.rt != nil {
 			w.raws = b.rt.AppendRawTokens(w.raws[:0], d.Text)
@@ -350,45 +348,85 @@ func (b *Builder) analyse(w *worker, c *chunk) {
 			w.raws = b.a.Analyze(d.Text)
 		}
 		for _, r := range w.raws {
-			if id, ok := b.raw.get(r); ok {
+			id, h, ok := b.raw.get(r)
+			if ok {
 				if id != noTerm {
 					c.toks = append(c.toks, id)
 				}
 				continue
 			}
-			mi, ok := w.missIdx[r]
-			if !ok {
+			mask := uint64(len(tab) - 1)
+			i := h & mask
+			for tab[i] != 0 && (c.missHash[tab[i]-1] != h || c.miss[tab[i]-1] != r) {
+				i = (i + 1) & mask
+			}
+			mi := tab[i] - 1
+			if tab[i] == 0 {
 				mi = uint32(len(c.miss))
-				w.missIdx[r] = mi
 				c.miss = append(grow(c.miss, 1), r)
+				c.missHash = append(grow(c.missHash, 1), h)
+				tab[i] = mi + 1
+				if 2*len(c.miss) > len(tab) {
+					tab = growMissTab(tab, c.missHash)
+				}
 			}
 			c.toks = append(c.toks, missBit|mi)
 		}
 		c.ends = append(c.ends, uint32(len(c.toks)))
 	}
+	c.docs = nil
 	if b.rt == nil {
 		w.raws = nil
 	}
+	// The table for the next chunk: empty, and not much larger than this
+	// chunk needed.
+	switch mask := uint64(len(tab) - 1); {
+	case len(tab) > minTab && 8*len(c.miss) < len(tab):
+		tab = make([]uint32, len(tab)/2)
+	case 16*len(c.miss) < len(tab):
+		// few entries (a single Add): clear them alone
+		for j, h := range c.missHash {
+			i := h & mask
+			for tab[i] != uint32(j+1) {
+				i = (i + 1) & mask
+			}
+			tab[i] = 0
+		}
+	default:
+		clear(tab)
+	}
+	w.missTab = tab
+}
+
+// growMissTab returns worker.missTab twice as large, with the misses of
+// hashes hs.
+func growMissTab(tab []uint32, hs []uint64) []uint32 {
+	tab = make([]uint32, 2*len(tab))
+	mask := uint64(len(tab) - 1)
+	for j, h := range hs {
+		i := h & mask
+		for tab[i] != 0 {
+			i = (i + 1) & mask
+		}
+		tab[i] = uint32(j + 1)
+	}
+	return tab
 }
 
 // resolve adds the raw tokens of the chunks absent from the dictionary,
 // with their terms, computed in parallel; new terms are numbered in order
 // of first occurrence.
 func (b *Builder) resolve(chunks []*chunk, workers []*worker) {
-	// The hashes of the missing raw tokens and how many go to each shard
-	// of the dictionary; then each shard adds its new ones, in order, the
-	// shards in parallel.
+	// How many of the missing raw tokens go to each shard of the
+	// dictionary; then each shard adds its new ones, in order, the shards
+	// in parallel.
 	parallel(workers, len(chunks), func(_ *worker, i int) {
 		c := chunks[i]
-		c.missHash = grow(c.missHash[:0], len(c.miss))[:len(c.miss)]
-		c.missSlot = grow(c.missSlot[:0], len(c.miss))[:len(c.miss)]
-		c.missNew = grow(c.missNew[:0], len(c.miss))[:len(c.miss)]
-		c.missTerm = grow(c.missTerm[:0], len(c.miss))[:len(c.miss)]
-		c.missTermHash = grow(c.missTermHash[:0], len(c.miss))[:len(c.miss)]
-		c.shardN = [rawShards]int{}
-		for j, r := range c.miss {
-			h := b.raw.hash(r)
-			c.missHash[j] = h
+		c.missSlot = make([]uint32, len(c.miss))
+		c.missNew = make([]uint8, len(c.miss))
+		c.missTerm = make([]string, len(c.miss))
+		c.missTermHash = make([]uint64, len(c.miss))
+		for _, h := range c.missHash {
 			c.shardN[shardOf(h)]++
 		}
 	})
@@ -439,72 +477,79 @@ func (b *Builder) resolve(chunks []*chunk, workers []*worker) {
 				b.raw.setID(c.missSlot[j], b.terms.findOrAdd(c.missTerm[j], c.missTermHash[j]))
 			}
 		}
-		clear(c.miss)
-		clear(c.missTerm)
-		c.miss, c.missTerm = shrink(c.miss, len(c.miss)), shrink(c.missTerm, len(c.missTerm))
+		// (they refer to the batch's texts)
+		c.miss, c.missTerm = nil, nil
 	}
 }
 
-// index adds the postings of the documents of b.toks and b.ends; nTerms
-// is the number of terms after their batch.
+// index adds the postings of the documents of b.batch and releases it;
+// nTerms is the number of terms after the batch.
 func (b *Builder) index(nTerms int) {
+	defer func() { b.batch = nil }()
 	if n := nTerms - len(b.post); n > 0 {
 		b.post = grow(b.post, n)[:nTerms]
-		b.tf = grow(b.tf, n)[:nTerms]
 	}
-	b.norms = grow(b.norms, len(b.ends))
-	tf, touched := b.tf, b.touched[:0]
+	touched := b.touched[:0]
 	doc := uint32(len(b.norms))
-	start := uint32(0)
-	for _, end := range b.ends {
-		for _, id := range b.toks[start:end] {
-			if id == noTerm {
-				continue
+	for _, c := range b.batch {
+		b.norms = grow(b.norms, len(c.ends))
+		start := uint32(0)
+		for _, end := range c.ends {
+			for _, id := range c.toks[start:end] {
+				if id == noTerm {
+					continue
+				}
+				p := &b.post[id]
+				if p.last != doc+1 {
+					touched = append(touched, touch{id: id, cur: p.cur, last: p.last})
+					p.cur, p.last = 0, doc+1
+				}
+				p.cur++
 			}
-			if tf[id] == 0 {
-				touched = append(touched, id)
-			}
-			tf[id]++
-		}
-		start = end
-		n := 0
-		for _, id := range touched {
-			p := &b.post[id]
-			if p.df == 0 {
-				head, ok := b.pool.newSlice(0)
+			start = end
+			n := 0
+			for _, t := range touched {
+				f, cur, delta := b.post[t.id].cur, t.cur, uint64(doc)
+				if t.last == 0 {
+					// The term's first posting: terms are numbered in
+					// order of first occurrence, so this is the next
+					// first slice.
+					if t.id != b.posted {
+						panic("bm25: terms not indexed in order of first occurrence")
+					}
+					var ok bool
+					if cur, ok = b.pool.newFirst(t.id); !ok {
+						b.indexErr = errPoolFull
+						return
+					}
+					b.posted++
+				} else {
+					delta -= uint64(t.last - 1)
+				}
+				var ok bool
+				switch {
+				case f == 1 && delta < 0x40 && b.pool.put1(&cur, byte(delta<<1|1)):
+					ok = true // the common case
+				case f == 1:
+					ok = b.pool.writeUvarint(&cur, delta<<1|1)
+				default:
+					ok = b.pool.writeUvarint(&cur, delta<<1) && b.pool.writeUvarint(&cur, uint64(f))
+				}
 				if !ok {
 					b.indexErr = errPoolFull
 					return
 				}
-				p.head, p.cur = head, head
+				b.post[t.id].cur = cur
+				n += int(f)
 			}
-			delta := uint64(doc - p.last)
-			f := tf[id]
-			var ok bool
-			switch {
-			case f == 1 && delta < 0x40 && b.pool.put1(&p.cur, byte(delta<<1|1)):
-				ok = true // the common case
-			case f == 1:
-				ok = b.pool.writeUvarint(&p.cur, delta<<1|1)
-			default:
-				ok = b.pool.writeUvarint(&p.cur, delta<<1) && b.pool.writeUvarint(&p.cur, uint64(f))
+			touched = touched[:0]
+			b.norms = append(b.norms, intToByte4(n))
+			if n > 0 {
+				b.withTok++
+				b.sumTTF += int64(n)
 			}
-			if !ok {
-				b.indexErr = errPoolFull
-				return
-			}
-			p.last = doc
-			p.df++
-			n += int(f)
-			tf[id] = 0
+			doc++
 		}
-		touched = touched[:0]
-		b.norms = append(b.norms, intToByte4(n))
-		if n > 0 {
-			b.withTok++
-			b.sumTTF += int64(n)
-		}
-		doc++
 	}
 	b.touched = touched
 }
@@ -526,22 +571,48 @@ func (b *Builder) Build() (*Index, error) {
 	}
 	b.built = true
 
-	// The postings of each term, contiguous, in parallel over ranges of
-	// terms.
-	nTerms := b.terms.len()
-	off := make([]uint64, nTerms+1)
-	df := make([]uint32, nTerms)
-	const termsPerTask = 4096
-	tasks := (nTerms + termsPerTask - 1) / termsPerTask
+	// What the index does not keep is released first, so that the garbage
+	// collector can reuse it for the contiguous postings: beside the
+	// index, only the postings under construction and the contiguous ones
+	// coexist.
 	workers := b.workers
 	if len(workers) == 0 {
 		workers = []*worker{{}}
 	}
+	for _, w := range workers {
+		*w = worker{}
+	}
+	b.raw, b.ids.set, b.touched, b.workers, b.single = rawDict{}, idSet{}, nil, nil, [1]*chunk{}
+	// The index shares the id bytes, which no longer change, unless they
+	// have much unused capacity.
+	var ids string
+	if d := b.ids.data; len(d) > 0 && cap(d)-len(d) <= len(d)/8 {
+		ids = unsafe.String(&d[0], len(d))
+	} else {
+		ids = string(d)
+	}
+	idx := &Index{
+		analyzer: b.a,
+		lang:     b.a.Language(),
+		anaVer:   b.a.Version(),
+		ids:      ids,
+		idOff:    b.ids.off,
+		norms:    b.norms,
+		docCount: b.withTok,
+		sumTTF:   b.sumTTF,
+		terms:    b.terms,
+	}
+	b.ids, b.norms, b.terms = idList{}, nil, termDict{}
+
+	// The postings of each term, contiguous, in parallel over ranges of
+	// terms.
+	nTerms := idx.terms.len()
+	off := make([]uint64, nTerms+1)
+	const termsPerTask = 4096
+	tasks := (nTerms + termsPerTask - 1) / termsPerTask
 	parallel(workers, tasks, func(_ *worker, i int) {
 		for t := i * termsPerTask; t < min((i+1)*termsPerTask, nTerms); t++ {
-			p := &b.post[t]
-			off[t+1] = uint64(b.pool.termLen(p.head, p.cur))
-			df[t] = p.df
+			off[t+1] = uint64(b.pool.termLen(b.pool.head(uint32(t)), b.post[t].cur))
 		}
 	})
 	for t := range nTerms {
@@ -550,30 +621,43 @@ func (b *Builder) Build() (*Index, error) {
 	post := make([]byte, off[nTerms]+1) // and a byte after the postings
 	parallel(workers, tasks, func(_ *worker, i int) {
 		for t := i * termsPerTask; t < min((i+1)*termsPerTask, nTerms); t++ {
-			p := &b.post[t]
-			b.pool.copyTerm(post[off[t]:off[t+1]], p.head, p.cur)
+			b.pool.copyTerm(post[off[t]:off[t+1]], b.pool.head(uint32(t)), b.post[t].cur)
 		}
 	})
-	idx := &Index{
-		analyzer: b.a,
-		lang:     b.a.Language(),
-		anaVer:   b.a.Version(),
-		ids:      string(b.ids.data),
-		idOff:    b.ids.off,
-		norms:    b.norms,
-		docCount: b.withTok,
-		sumTTF:   b.sumTTF,
-		terms:    b.terms,
-		df:       df,
-		postOff:  off,
-		post:     post,
-	}
+	b.post, b.pool = nil, slicePool{}
+	df := make([]uint32, nTerms)
+	parallel(workers, tasks, func(_ *worker, i int) {
+		for t := i * termsPerTask; t < min((i+1)*termsPerTask, nTerms); t++ {
+			df[t] = countPostings(post[off[t]:off[t+1]])
+		}
+	})
+	idx.df, idx.postOff, idx.post = df, off, post
 	idx.init()
-	// Release the builder's memory.
-	b.ids, b.norms, b.raw, b.terms, b.pool = idList{}, nil, rawDict{}, termDict{}, slicePool{}
-	b.post, b.tf, b.touched, b.workers, b.chunks = nil, nil, nil, nil, nil
-	b.toks, b.ends = nil, nil
 	return idx, nil
+}
+
+// countPostings is the number of postings in p (see building): a posting
+// is a uvarint, then a second one, its frequency, if the low bit of its
+// first byte is 0.
+func countPostings(p []byte) uint32 {
+	n := uint32(0)
+	for i := 0; i < len(p); n++ {
+		first := p[i]
+		i++
+		if first >= 0x80 {
+			for p[i] >= 0x80 {
+				i++
+			}
+			i++
+		}
+		if first&1 == 0 {
+			for p[i] >= 0x80 {
+				i++
+			}
+			i++
+		}
+	}
+	return n
 }
 
 // Index is an immutable BM25 index. Its methods are safe for concurrent use.

@@ -13,9 +13,15 @@ import (
 // start of the next one and its last 4 bytes become the address of the
 // next. No memory is copied as postings grow, and none is wasted but the
 // unused end of each term's last slice.
+//
+// The first slices of terms 0, 1, 2 … are allocated in that order (see
+// newFirst), in blocks of their own: the address of a term's first slice
+// follows from its number, and the builder does not store it.
 type slicePool struct {
 	blocks [][]byte
-	used   int // bytes used in the last block
+	carve  int      // the block that later slices are carved from, -1 none
+	used   int      // bytes used in it
+	firsts []uint32 // the blocks of first slices, firstsPerBlock terms each
 }
 
 const (
@@ -23,6 +29,8 @@ const (
 	blockSize = 1 << blockBits
 	// An address is block<<blockBits | offset: 4 GiB at most.
 	maxBlocks = 1 << (32 - blockBits)
+	// first slices (level 0) per block
+	firstsPerBlock = blockSize / 5
 )
 
 var (
@@ -32,21 +40,52 @@ var (
 
 var errPoolFull = errors.New("bm25: index too large (more than 4 GiB of postings)")
 
-// newSlice allocates a slice of the given level and returns its address,
-// 0 and false if the pool is full.
-func (p *slicePool) newSlice(level uint8) (uint32, bool) {
-	size := levelSize[level]
-	if len(p.blocks) == 0 || p.used+size > blockSize {
-		if len(p.blocks) == maxBlocks {
+func newSlicePool() slicePool { return slicePool{carve: -1} }
+
+// newBlock adds a block and returns its number, false if the pool is full.
+func (p *slicePool) newBlock() (int, bool) {
+	if len(p.blocks) == maxBlocks {
+		return 0, false
+	}
+	p.blocks = append(p.blocks, make([]byte, blockSize))
+	return len(p.blocks) - 1, true
+}
+
+// newFirst allocates the first slice of term t, which must be the number
+// of terms that have one, and returns its address, 0 and false if the pool
+// is full.
+func (p *slicePool) newFirst(t uint32) (uint32, bool) {
+	if g := int(t / firstsPerBlock); g == len(p.firsts) {
+		b, ok := p.newBlock()
+		if !ok {
 			return 0, false
 		}
-		p.blocks = append(p.blocks, make([]byte, blockSize))
-		p.used = 0
+		p.firsts = append(p.firsts, uint32(b))
 	}
-	b := len(p.blocks) - 1
-	addr := uint32(b)<<blockBits | uint32(p.used)
+	addr := p.head(t)
+	p.at(addr)[levelSize[0]-1] = 16 // | level 0
+	return addr, true
+}
+
+// head is the address of the first slice of term t.
+func (p *slicePool) head(t uint32) uint32 {
+	return p.firsts[t/firstsPerBlock]<<blockBits | t%firstsPerBlock*uint32(levelSize[0])
+}
+
+// newSlice allocates a slice of the given level (above 0) and returns its
+// address, 0 and false if the pool is full.
+func (p *slicePool) newSlice(level uint8) (uint32, bool) {
+	size := levelSize[level]
+	if p.carve < 0 || p.used+size > blockSize {
+		b, ok := p.newBlock()
+		if !ok {
+			return 0, false
+		}
+		p.carve, p.used = b, 0
+	}
+	addr := uint32(p.carve)<<blockBits | uint32(p.used)
 	p.used += size
-	p.blocks[b][p.used-1] = 16 | level
+	p.blocks[p.carve][p.used-1] = 16 | level
 	return addr, true
 }
 
