@@ -93,11 +93,7 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 	var rankings []artifact.Ref
 	var stats experiment.CallStats
 	if grouped >= 1 {
-		size := queriesPerChild
-		if grouped >= 2 {
-			size = groupSize(len(cands.QIDs))
-		}
-		rankings, stats, err = rerankGroups(ctx, in, cands, size)
+		rankings, stats, err = rerankGroups(ctx, in, cands, int(grouped))
 	} else {
 		rankings, stats, err = rerankEachQuery(ctx, in, cands, local)
 	}
@@ -133,6 +129,14 @@ func groupSize(queries int) int {
 
 const groupsPerRun = 8
 
+// groupTaskTimeout is the workflow task timeout of a RerankQueries child
+// from version 2 on (6 s before): the SDK extends a task with local
+// activities running every 1.6 s, so windows are recorded as they finish,
+// not all in a group's last task (eight such completions at once kept the
+// server busy for 0.2 s at the end of a run), and a dead worker's groups
+// resume after 2 s instead of 6 s.
+const groupTaskTimeout = 2 * time.Second
+
 // rerankEachQuery is versions 0 of "rerank-query-groups": one RerankQuery
 // child per query.
 func rerankEachQuery(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo, local bool) ([]artifact.Ref, experiment.CallStats, error) {
@@ -160,12 +164,17 @@ func rerankEachQuery(ctx workflow.Context, in RerankRunInput, cands experiment.C
 	return rankings, stats, nil
 }
 
-// rerankGroups starts one RerankQueries child per size queries on
-// the LLM queue. Child ids name their first and last query
-// (RUN/FIRST..LAST), so a query's windows are found from its id.
-func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo, size int) ([]artifact.Ref, experiment.CallStats, error) {
+// rerankGroups starts one RerankQueries child per group of queries on
+// the LLM queue (version: of "rerank-query-groups", 1 or 2). Child ids name
+// their first and last query (RUN/FIRST..LAST), so a query's windows are
+// found from its id.
+func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.CandidatesInfo, version int) ([]artifact.Ref, experiment.CallStats, error) {
 	info := workflow.GetInfo(ctx)
 	n := len(cands.QIDs)
+	size, taskTimeout := queriesPerChild, 6*time.Second
+	if version >= 2 {
+		size, taskTimeout = groupSize(n), groupTaskTimeout
+	}
 	var futures []workflow.ChildWorkflowFuture
 	for lo := 0; lo < n; lo += size {
 		hi := min(lo+size, n)
@@ -176,10 +185,10 @@ func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.Cand
 		copts := workflow.ChildWorkflowOptions{
 			WorkflowID: id, TaskQueue: info.TaskQueueName + LLMQueueSuffix,
 			// A workflow task stays open while its windows run as local
-			// activities; the SDK extends it at 80 % of this timeout (4.8 s,
-			// under the SDK's 5 s slow-task warning), recording the finished
-			// windows each time; a dead worker's task is retried after it.
-			WorkflowTaskTimeout: 6 * time.Second,
+			// activities; the SDK extends it at 80 % of this timeout,
+			// recording the finished windows each time; a dead worker's task
+			// is retried after it.
+			WorkflowTaskTimeout: taskTimeout,
 		}
 		futures = append(futures, workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, copts), RerankQueries, RerankQueriesInput{
 			Candidates: cands.Ref, QIDs: cands.QIDs[lo:hi], Counts: cands.Counts[lo:hi], Reranker: in.Reranker, Endpoint: in.Endpoint,

@@ -64,7 +64,9 @@ func (e *HTTPError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status,
 type ServerOptions struct {
 	// Answerer answers chat requests; nil echoes the last message's content.
 	Answerer Answerer
-	// Latency delays every answer (to measure client overhead at a known stub latency).
+	// Latency: every answer starts this long after its request arrived (the
+	// server's own reading and parsing included), a known stub latency to
+	// measure client overhead against.
 	Latency time.Duration
 	// FaultRate is the probability that a request gets a fault drawn from
 	// Faults (default {FaultHTTP500}); draws are seeded by (Seed, request number).
@@ -284,7 +286,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		x.fault = FaultSlow
 		delay += f.Latency
 	}
-	if !s.sleep(r, delay) {
+	if !s.sleep(r, delay-time.Since(x.start)) {
 		return
 	}
 	if s.opts.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+s.opts.APIKey {
