@@ -594,7 +594,7 @@ func (r *runner) rerank() []row {
 			notes: []string{"reranking overhead ratio over the runs:" + ovh.rng(f2) + "; against a no-op local activity: " + f2(ovl.median()) + " (runs:" + ovl.rng(f2) + ")"}},
 		{what: "LLM calls when the reranking experiment runs again", clirflow: thousands(rerun.median()),
 			reference: "–", ratio: "–", target: "0", met: metIf(slices.Max(rerun) == 0)},
-		{what: "Reranking, peak RSS of the benchmark process (worker + client; 200 queries in 20 group workflows, 32 LLM calls in flight)",
+		{what: "Reranking, peak RSS of the benchmark process (worker + client; 200 queries in 8 group workflows, 32 LLM calls in flight)",
 			clirflow: mb(peaks.median()), reference: "–", ratio: "–", target: "–", met: "–",
 			notes: []string{"reranking benchmark process VmHWM over the runs:" + peaks.rng(mb) + " (the dev server runs in its own process, not counted)"}},
 	}
