@@ -50,8 +50,8 @@ func (a *LLMActivities) SaveRanking(ctx context.Context, in experiment.QueryRank
 }
 
 // SaveQuery writes a query's window audit records (one artifact) and its
-// final order; RerankQuery's last local activity when its windows ran with
-// AuditLater.
+// final order: the last local activity of each query of a RerankQueries
+// group, whose windows ran with AuditLater.
 func (a *LLMActivities) SaveQuery(ctx context.Context, in experiment.SaveQueryInput) (artifact.Ref, error) {
 	c, err := a.Clients(in.Endpoint)
 	if err != nil {

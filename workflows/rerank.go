@@ -3,7 +3,6 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -406,8 +405,7 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 	type query struct {
 		windows []rerank.Window
 		next    int
-		applied []experiment.AppliedWindow
-		steps   []experiment.WindowStep
+		steps   []experiment.WindowStep // of the windows finished, in order
 		err     error
 	}
 	qs := make([]query, n)
@@ -433,9 +431,13 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 			return
 		}
 		w := q.windows[q.next]
+		applied := make([]experiment.AppliedWindow, len(q.steps))
+		for j, st := range q.steps {
+			applied[j] = experiment.AppliedWindow{Start: st.Start, End: st.End, Permutation: st.Permutation}
+		}
 		f := workflow.ExecuteLocalActivity(lactx, la.RerankWindow, experiment.WindowInput{
 			Candidates: in.Candidates, QID: in.QIDs[i], Start: w.Start, End: w.End, Prompt: r.Prompt, Endpoint: in.Endpoint,
-			AuditLater: true, Applied: slices.Clip(q.applied),
+			AuditLater: true, Applied: applied,
 		})
 		sel.AddFuture(f, func(f workflow.Future) {
 			pending--
@@ -444,7 +446,6 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 				q.err = fmt.Errorf("window %s: %w", w, err)
 				return
 			}
-			q.applied = append(q.applied, experiment.AppliedWindow{Start: w.Start, End: w.End, Permutation: res.Permutation})
 			q.steps = append(q.steps, res.Step(w.Start, w.End))
 			out.Stats[i].Add(res.Stats)
 			q.next++
