@@ -79,9 +79,11 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/experiment/ ./internal/translate/
 
 # Reranking efficiency against the scripted LLM server on a real dev server
-# (about a minute): efficiency-ratio, overhead-ratio, rerun-calls.
+# (about a minute): efficiency-ratio, overhead-ratio, rerun-calls; and the
+# same calls through the LLM client alone, without Temporal (its floor).
 bench-rerank: bin/temporal
 	CLIRFLOW_TEMPORAL_BIN=$(CURDIR)/bin/temporal $(GO) test -run '^$$' -bench BenchmarkRerank -benchtime 1x ./internal/e2e/
+	$(GO) test -run '^$$' -bench ChatPipeline -benchtime 3x ./internal/llm/
 	$(GO) test -run '^$$' -bench BubbleSort -benchtime 1x ./internal/rerank/
 
 # Exact search (queries/s and ratio to the memory-bandwidth bound, 50K x 1024)
