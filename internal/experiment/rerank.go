@@ -440,19 +440,11 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 		return WindowResult{}, inputerr.Field("window", "[%d,%d) outside %d candidates", in.Start, in.End, len(order))
 	}
 	docs := order[in.Start:in.End]
-	passages := make([]string, len(docs))
-	for i, id := range docs {
-		p, ok := q.Passage(id)
-		if !ok {
-			return WindowResult{}, fmt.Errorf("document %q is not a candidate of query %s", id, in.QID)
-		}
-		passages[i] = p
-	}
-	msgs, err := rerank.ListwisePrompt(in.Prompt, q.Query, passages)
+	msgs, err := windowPrompt(q, in.Prompt, docs)
 	if err != nil {
-		return WindowResult{}, inputerr.Field("prompt", "%v", err)
+		return WindowResult{}, err
 	}
-	resp, err := c.Chat(ctx, llm.Request{Messages: toLLM(msgs), Temperature: 0})
+	resp, err := c.Chat(ctx, llm.Request{Messages: msgs, Temperature: 0})
 	if err != nil {
 		return WindowResult{}, err
 	}
@@ -463,12 +455,12 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 		out.Stats.Unusable = 1
 	}
 	if in.AuditLater {
-		out.Answer, out.At, out.PromptSHA = resp.Content, time.Now().UTC(), promptSHA(toLLM(msgs))
+		out.Answer, out.At, out.PromptSHA = resp.Content, time.Now().UTC(), promptSHA(msgs)
 		return out, nil
 	}
 	out.Order = rerank.ApplyWindow(order, rerank.Window{Start: in.Start, End: in.End}, perm)
 	rec := AuditRecord{Kind: "window", QID: in.QID, Endpoint: c.ID(), Window: []int{in.Start, in.End}, Docs: docs,
-		Messages: toLLM(msgs), Answer: resp.Content, Permutation: perm, Repairs: repairs, Stats: out.Stats, At: time.Now().UTC()}
+		Messages: msgs, Answer: resp.Content, Permutation: perm, Repairs: repairs, Stats: out.Stats, At: time.Now().UTC()}
 	if out.Audit, err = putJSON(ctx, s, rec); err != nil {
 		return WindowResult{}, err
 	}
@@ -535,21 +527,29 @@ func (a *QueryAudit) Messages(ctx context.Context, s artifact.Store, i int) ([]l
 	return renderWindow(q, a.Prompt, rec.Docs, rec.PromptSHA)
 }
 
-// renderWindow renders the listwise prompt of docs, which must hash to sha.
-func renderWindow(q *CandidateQuery, prompt string, docs []string, sha string) ([]llm.Message, error) {
+// windowPrompt is the listwise prompt of docs, candidates of q.
+func windowPrompt(q *CandidateQuery, prompt string, docs []string) ([]llm.Message, error) {
 	passages := make([]string, len(docs))
-	for j, id := range docs {
+	for i, id := range docs {
 		p, ok := q.Passage(id)
 		if !ok {
 			return nil, fmt.Errorf("document %q is not a candidate of query %s", id, q.QID)
 		}
-		passages[j] = p
+		passages[i] = p
 	}
 	msgs, err := rerank.ListwisePrompt(prompt, q.Query, passages)
 	if err != nil {
 		return nil, inputerr.Field("prompt", "%v", err)
 	}
-	lm := toLLM(msgs)
+	return toLLM(msgs), nil
+}
+
+// renderWindow renders the listwise prompt of docs, which must hash to sha.
+func renderWindow(q *CandidateQuery, prompt string, docs []string, sha string) ([]llm.Message, error) {
+	lm, err := windowPrompt(q, prompt, docs)
+	if err != nil {
+		return nil, err
+	}
 	if got := promptSHA(lm); got != sha {
 		return nil, fmt.Errorf("the prompt rendered now (sha256 %s) is not the one sent (%s)", got, sha)
 	}
