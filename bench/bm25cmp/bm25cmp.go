@@ -109,7 +109,7 @@ func InMemory(docs []bm25.Doc) Source {
 }
 
 // Stream is a Source that reads dir/corpus.jsonl as the product's
-// BuildBM25Index does (a json.Decoder over a 1 MB buffered reader, title +
+// BuildBM25Index does (a json.Decoder over a 64 KB buffered reader, title +
 // " " + text), holding one batch at a time: an engine built from it holds no
 // corpus, so the process's peak RSS is the cost of the indexing itself.
 func Stream(dir string) Source {
@@ -119,7 +119,7 @@ func Stream(dir string) Source {
 			return err
 		}
 		defer f.Close()
-		dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+		dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
 		batch := make([]bm25.Doc, 0, BatchSize)
 		for {
 			var rec record

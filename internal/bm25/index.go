@@ -603,6 +603,16 @@ func (b *Builder) Build() (*Index, error) {
 		terms:    b.terms,
 	}
 	b.ids, b.norms, b.terms = idList{}, nil, termDict{}
+	// Collect now: the heap is near the collector's goal (twice the live
+	// heap at the last collection), so the contiguous postings, offsets and
+	// document frequencies would otherwise be allocated on top of it and
+	// raise the process's peak by their size (measured on 50K documents:
+	// peak RSS 26–27 MB without, 24–25 MB with; the collection takes 0.3 ms
+	// there). Small indexes are not worth a collection of the whole
+	// process's heap.
+	if len(b.pool.blocks) >= gcBeforePostingsBlocks {
+		runtime.GC()
+	}
 
 	// The postings of each term, contiguous, in parallel over ranges of
 	// terms.
@@ -635,6 +645,10 @@ func (b *Builder) Build() (*Index, error) {
 	idx.init()
 	return idx, nil
 }
+
+// gcBeforePostingsBlocks is the size of the postings under construction
+// (64 KiB blocks) from which Build collects garbage before it copies them.
+const gcBeforePostingsBlocks = 16
 
 // countPostings is the number of postings in p (see building): a posting
 // is a uvarint, then a second one, its frequency, if the low bit of its

@@ -118,7 +118,9 @@ func forEachDocument(ctx context.Context, s artifact.Store, corpus artifact.Ref,
 		return err
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(rc, 1<<20))
+	// The decoder buffers what it reads; a larger reader buffer would only
+	// add to an index build's live heap (and so to its peak).
+	dec := json.NewDecoder(bufio.NewReaderSize(rc, 64<<10))
 	for {
 		var d dataset.Document
 		if err := dec.Decode(&d); err == io.EOF {
