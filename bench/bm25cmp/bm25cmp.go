@@ -200,6 +200,9 @@ func (e clirflowEngine) Search(q string) ([]string, error) {
 
 func (clirflowEngine) Close() error { return nil }
 
+// WriteTo serializes the index as the product stores it.
+func (e clirflowEngine) WriteTo(w io.Writer) (int64, error) { return e.ix.WriteTo(w) }
+
 // Index returns the clirflow index of an Engine from BuildClirflow.
 func Index(e Engine) *bm25.Index {
 	if c, ok := e.(clirflowEngine); ok {

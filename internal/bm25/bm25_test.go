@@ -2,6 +2,8 @@ package bm25
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -358,6 +360,57 @@ func TestSerializationRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, buf.Bytes(), buf2.Bytes())
 	}
+}
+
+// The serialized bytes are the format's, whichever way WriteTo produces
+// them (these digests are those of the first, buffered WriteTo); writing
+// holds no copy of the index, and a failing writer's error is returned.
+func TestWriteToStreams(t *testing.T) {
+	ix := syntheticIndex(t, 30000)
+	var buf bytes.Buffer
+	n, err := ix.WriteTo(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, int64(buf.Len()), n)
+	sum := sha256.Sum256(buf.Bytes())
+	assert.Equal(t, "a126fd3b02cbd03b10dc3bb6a3d19e9533580592ebfa87c7f8dee23f461a3fd8", hex.EncodeToString(sum[:]))
+	var tiny bytes.Buffer
+	_, err = tinyIndex(t).WriteTo(&tiny)
+	require.NoError(t, err)
+	sum = sha256.Sum256(tiny.Bytes())
+	assert.Equal(t, "2d9798b7f2110aa484f4e753400126aefc264ba4de829fd35f658bac2e85dc2b", hex.EncodeToString(sum[:]))
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = ix.WriteTo(discard{})
+	require.NoError(t, err)
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(buf.Len()/8),
+		"writing a %d-byte index allocated %d bytes", buf.Len(), after.TotalAlloc-before.TotalAlloc)
+
+	w := &failAfter{n: 100_000}
+	n, err = ix.WriteTo(w)
+	assert.ErrorIs(t, err, errWriteFailed)
+	assert.Equal(t, int64(w.written), n)
+	assert.Less(t, n, int64(buf.Len()))
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+var errWriteFailed = errors.New("disk full")
+
+// failAfter accepts n bytes, then fails.
+type failAfter struct{ n, written int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.written+len(p) > f.n {
+		m := f.n - f.written
+		f.written = f.n
+		return m, errWriteFailed
+	}
+	f.written += len(p)
+	return len(p), nil
 }
 
 func TestSerializationCorruption(t *testing.T) {

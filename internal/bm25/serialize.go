@@ -37,24 +37,84 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // ErrCorrupt is wrapped by the errors Read returns for damaged input.
 var ErrCorrupt = errors.New("bm25: corrupt index")
 
-// WriteTo writes the index to w in the versioned binary format.
+// WriteTo writes the index to w in the versioned binary format. The
+// payload is encoded twice: once only to count its bytes, which the header
+// gives, then to w through a small buffer, so that writing an index holds no
+// copy of it in memory.
 func (ix *Index) WriteTo(w io.Writer) (int64, error) {
-	p := make([]byte, 0, 64+len(ix.norms)+len(ix.ids)+len(ix.idOff)+len(ix.post)+len(ix.df)+len(ix.terms.bytes)+2*len(ix.df))
-	p = appendString(p, ix.lang)
-	p = appendString(p, ix.anaVer)
-	p = binary.AppendUvarint(p, uint64(ix.NumDocs()))
-	for d := range uint32(ix.NumDocs()) {
-		p = appendString(p, ix.docID(d))
+	var size int64
+	ix.encodePayload(&encoder{sink: func(p []byte) error { size += int64(len(p)); return nil }})
+	hdr := make([]byte, 0, headerLen)
+	hdr = append(hdr, magic...)
+	hdr = binary.LittleEndian.AppendUint32(hdr, formatVersion)
+	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(size))
+	var n int64
+	crc := uint32(0)
+	write := func(p []byte) error {
+		crc = crc32.Update(crc, crcTable, p)
+		m, err := w.Write(p)
+		n += int64(m)
+		return err
 	}
-	p = append(p, ix.norms...)
-	p = binary.AppendUvarint(p, uint64(ix.docCount))
-	p = binary.AppendUvarint(p, uint64(ix.sumTTF))
-	p = binary.AppendUvarint(p, uint64(ix.terms.len()))
+	if err := write(hdr); err != nil {
+		return n, err
+	}
+	if err := ix.encodePayload(&encoder{sink: write}); err != nil {
+		return n, err
+	}
+	if n != int64(headerLen)+size {
+		return n, fmt.Errorf("bm25: index payload of %d bytes, %d announced", n-int64(headerLen), size)
+	}
+	m, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc))
+	return n + int64(m), err
+}
+
+// encoder hands the payload to sink in pieces of about encodeChunk bytes.
+type encoder struct {
+	buf  []byte
+	sink func([]byte) error
+	err  error
+}
+
+const encodeChunk = 64 << 10
+
+func (e *encoder) flush() {
+	if e.err == nil && len(e.buf) > 0 {
+		e.err = e.sink(e.buf)
+	}
+	e.buf = e.buf[:0]
+}
+
+func (e *encoder) flushFull() {
+	if len(e.buf) >= encodeChunk {
+		e.flush()
+	}
+}
+
+func (ix *Index) encodePayload(e *encoder) error {
+	e.buf = make([]byte, 0, encodeChunk+1024)
+	e.buf = appendString(e.buf, ix.lang)
+	e.buf = appendString(e.buf, ix.anaVer)
+	e.buf = binary.AppendUvarint(e.buf, uint64(ix.NumDocs()))
+	for d := range uint32(ix.NumDocs()) {
+		e.buf = appendString(e.buf, ix.docID(d))
+		e.flushFull()
+	}
+	e.flush()
+	if e.err == nil {
+		e.err = e.sink(ix.norms)
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(ix.docCount))
+	e.buf = binary.AppendUvarint(e.buf, uint64(ix.sumTTF))
+	e.buf = binary.AppendUvarint(e.buf, uint64(ix.terms.len()))
 	for t := range uint32(ix.terms.len()) {
+		if e.err != nil {
+			return e.err
+		}
 		term := ix.terms.term(t)
-		p = binary.AppendUvarint(p, uint64(len(term)))
-		p = append(p, term...)
-		p = binary.AppendUvarint(p, uint64(ix.df[t]))
+		e.buf = binary.AppendUvarint(e.buf, uint64(len(term)))
+		e.buf = append(e.buf, term...)
+		e.buf = binary.AppendUvarint(e.buf, uint64(ix.df[t]))
 		// In memory: uvarint(delta<<1 | 1) when freq is 1, else
 		// uvarint(delta<<1) uvarint(freq) (see building).
 		post := ix.post[ix.postOff[t]:ix.postOff[t+1]]
@@ -66,24 +126,14 @@ func (ix *Index) WriteTo(w io.Writer) (int64, error) {
 				freq, n = binary.Uvarint(post[i:])
 				i += n
 			}
-			p = binary.AppendUvarint(p, v>>1)
-			p = binary.AppendUvarint(p, freq)
+			e.buf = binary.AppendUvarint(e.buf, v>>1)
+			e.buf = binary.AppendUvarint(e.buf, freq)
+			e.flushFull()
 		}
+		e.flushFull()
 	}
-	hdr := make([]byte, 0, headerLen)
-	hdr = append(hdr, magic...)
-	hdr = binary.LittleEndian.AppendUint32(hdr, formatVersion)
-	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(len(p)))
-	crc := crc32.Update(crc32.Checksum(hdr, crcTable), crcTable, p)
-	var n int64
-	for _, part := range [][]byte{hdr, p, binary.LittleEndian.AppendUint32(nil, crc)} {
-		m, err := w.Write(part)
-		n += int64(m)
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	e.flush()
+	return e.err
 }
 
 func appendString(p []byte, s string) []byte {

@@ -49,7 +49,8 @@ func BuildIndex(ctx context.Context, s artifact.Store, in IndexInput, progress f
 	if err != nil {
 		return IndexInfo{}, err
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
+	// WriteTo hands over 64 KB pieces; the buffer joins its header and trailer to them.
+	bw := bufio.NewWriterSize(w, 64<<10)
 	if _, err := ix.WriteTo(bw); err != nil {
 		_ = w.Abort()
 		return IndexInfo{}, err
