@@ -28,8 +28,8 @@ import (
 // so its peak-MB is the memory of the indexing itself plus the process's
 // base-MB (a test binary that has loaded nothing); its docs/s include the
 // JSON decoding; for clirflow, write-peak-MB is the peak once the index has
-// also been serialized (as the product stores it). BenchmarkSearch reports the median and p99 latency of a
-// top-100 query.
+// also been serialized (as the product stores it). BenchmarkSearch reports
+// the median and p99 latency of a top-100 query.
 //
 // Peak RSS is compared as for two programs, each linking only the index it
 // uses: linking bleve adds about 9 MB to the RSS of this test binary before

@@ -130,7 +130,6 @@ func (ix *Index) encodePayload(e *encoder) error {
 			e.buf = binary.AppendUvarint(e.buf, freq)
 			e.flushFull()
 		}
-		e.flushFull()
 	}
 	e.flush()
 	return e.err
