@@ -1,13 +1,14 @@
 package bm25
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/clirflow/clirflow/internal/analysis"
 )
@@ -159,24 +160,22 @@ func Read(r io.Reader) (*Index, error) {
 	if plen > math.MaxInt64-4 {
 		return nil, fmt.Errorf("%w: bad payload length", ErrCorrupt)
 	}
-	// The buffer grows as data arrives, so a damaged length cannot
-	// trigger a huge allocation for a small input.
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(r, int64(plen)+4)); err != nil {
-		return nil, fmt.Errorf("bm25: reading index: %w", err)
-	}
-	data := buf.Bytes()
-	if uint64(len(data)) != plen+4 {
-		return nil, fmt.Errorf("%w: truncated (%d of %d bytes)", ErrCorrupt, len(data), plen+4)
-	}
-	payload, trailer := data[:plen], data[plen:]
-	crc := crc32.Update(crc32.Checksum(hdr, crcTable), crcTable, payload)
-	if crc != binary.LittleEndian.Uint32(trailer) {
-		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
-	}
-	ix, err := decodePayload(payload)
+	// The payload is decoded as it is read (the index is never held twice),
+	// the checksum computed on the way and compared at the end; nothing is
+	// read beyond the payload and its checksum.
+	crc := crc32.New(crcTable)
+	crc.Write(hdr)
+	payload := bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, int64(plen)), crc), 64<<10)
+	ix, err := decodePayload(payload, plen)
 	if err != nil {
 		return nil, err
+	}
+	var trailer [4]byte
+	if _, err := io.ReadFull(r, trailer[:]); err != nil {
+		return nil, fmt.Errorf("%w: truncated (no checksum after the payload)", ErrCorrupt)
+	}
+	if crc.Sum32() != binary.LittleEndian.Uint32(trailer[:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	a, err := analysis.ForLanguage(ix.lang)
 	if err != nil {
@@ -190,10 +189,17 @@ func Read(r io.Reader) (*Index, error) {
 	return ix, nil
 }
 
+// decoder reads a payload whose length the header gives. Nothing is
+// allocated for a count before the bytes it counts have been read, or
+// beyond decodeChunk at a time, so a damaged length or count cannot make a
+// small input allocate much.
 type decoder struct {
-	b   []byte
-	err error
+	r         *bufio.Reader
+	remaining uint64 // bytes of the payload not read yet
+	err       error
 }
+
+const decodeChunk = 1 << 20
 
 func (d *decoder) fail(msg string) {
 	if d.err == nil {
@@ -201,39 +207,61 @@ func (d *decoder) fail(msg string) {
 	}
 }
 
+// ReadByte reads within the payload (for binary.ReadUvarint).
+func (d *decoder) ReadByte() (byte, error) {
+	if d.remaining == 0 {
+		return 0, io.EOF
+	}
+	c, err := d.r.ReadByte()
+	if err != nil {
+		d.fail("truncated payload")
+		return 0, err
+	}
+	d.remaining--
+	return c, nil
+}
+
 func (d *decoder) uvarint(what string) uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	v, err := binary.ReadUvarint(d)
+	if err != nil {
 		d.fail("bad varint for " + what)
 		return 0
 	}
-	d.b = d.b[n:]
 	return v
 }
 
 // count reads a count of items that each take at least minBytes bytes.
 func (d *decoder) count(what string, minBytes int) int {
 	v := d.uvarint(what)
-	if d.err == nil && v > uint64(len(d.b)/minBytes) {
+	if d.err == nil && v > d.remaining/uint64(minBytes) {
 		d.fail(what + " exceeds the data")
 		return 0
 	}
 	return int(v)
 }
 
+// bytes reads the next n bytes into a new slice.
 func (d *decoder) bytes(n int, what string) []byte {
 	if d.err != nil {
 		return nil
 	}
-	if n > len(d.b) {
+	if uint64(n) > d.remaining {
 		d.fail(what + " exceeds the data")
 		return nil
 	}
-	out := d.b[:n]
-	d.b = d.b[n:]
+	out := make([]byte, 0, min(n, decodeChunk))
+	for len(out) < n {
+		start := len(out)
+		out = slices.Grow(out, min(n-start, decodeChunk))[:start+min(n-start, decodeChunk)]
+		if _, err := io.ReadFull(d.r, out[start:]); err != nil {
+			d.fail("truncated payload")
+			return nil
+		}
+		d.remaining -= uint64(len(out) - start)
+	}
 	return out
 }
 
@@ -242,8 +270,8 @@ func (d *decoder) string(what string) string {
 	return string(d.bytes(n, what))
 }
 
-func decodePayload(payload []byte) (*Index, error) {
-	d := &decoder{b: payload}
+func decodePayload(r *bufio.Reader, plen uint64) (*Index, error) {
+	d := &decoder{r: r, remaining: plen}
 	ix := &Index{}
 	ix.lang = d.string("language")
 	ix.anaVer = d.string("analyzer version")
@@ -265,7 +293,7 @@ func decodePayload(payload []byte) (*Index, error) {
 		}
 	}
 	ix.ids, ix.idOff = string(ids.data), ids.off
-	ix.norms = bytes.Clone(d.bytes(numDocs, "norms"))
+	ix.norms = d.bytes(numDocs, "norms")
 	docCount := d.uvarint("docCount")
 	sumTTF := d.uvarint("sumTotalTermFreq")
 	if d.err == nil && (docCount > uint64(numDocs) || sumTTF > math.MaxInt64) {
@@ -276,12 +304,14 @@ func decodePayload(payload []byte) (*Index, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	ix.terms = newTermDict(nTerms)
-	ix.df = make([]uint32, nTerms)
-	ix.postOff = make([]uint64, nTerms+1)
+	// The counts of documents (read) and terms (not yet) bound what is
+	// allocated up front; the per-term arrays grow as terms are read.
+	ix.terms = newTermDict(min(nTerms, decodeChunk))
+	ix.df = make([]uint32, 0, min(nTerms, decodeChunk))
+	ix.postOff = make([]uint64, 1, min(nTerms, decodeChunk)+1)
 	// The postings take at most as many bytes in memory as in the rest of
 	// the payload (see building).
-	ix.post = make([]byte, 0, len(d.b)+1)
+	ix.post = make([]byte, 0, min(d.remaining, 4*decodeChunk)+1)
 	docLen := make([]uint64, numDocs)
 	var total uint64
 	for t := 0; t < nTerms; t++ {
@@ -298,7 +328,7 @@ func decodePayload(payload []byte) (*Index, error) {
 			return nil, d.err
 		}
 		ix.terms.add(term, h)
-		ix.df[t] = uint32(df)
+		ix.df = append(ix.df, uint32(df))
 		prev := uint64(0)
 		for i := 0; i < df; i++ {
 			delta := d.uvarint("doc delta")
@@ -319,14 +349,19 @@ func decodePayload(payload []byte) (*Index, error) {
 			total += freq
 			prev = doc
 		}
-		ix.postOff[t+1] = uint64(len(ix.post))
+		ix.postOff = append(ix.postOff, uint64(len(ix.post)))
 	}
-	if len(d.b) != 0 {
+	if d.remaining != 0 {
 		d.fail("trailing data")
 	}
 	ix.post = append(ix.post, 0) // the byte after the postings (see Index)
 	if d.err != nil {
 		return nil, d.err
+	}
+	if cap(ix.post)-len(ix.post) > len(ix.post)/8 {
+		// Sized for the serialized postings, which write every frequency:
+		// an index is kept for long, so it keeps only what it uses.
+		ix.post = slices.Clip(slices.Clone(ix.post))
 	}
 	// Collection statistics and norms must agree with the postings.
 	withTok := 0

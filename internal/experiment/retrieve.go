@@ -287,7 +287,7 @@ func loadIndex(ctx context.Context, s artifact.Store, ref artifact.Ref) (*bm25.I
 		return nil, err
 	}
 	defer rc.Close()
-	ix, err := bm25.Read(bufio.NewReaderSize(rc, 1<<20))
+	ix, err := bm25.Read(rc) // it buffers what it reads
 	if err != nil {
 		return nil, fmt.Errorf("index artifact %s: %w", ref, err)
 	}
