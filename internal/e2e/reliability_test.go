@@ -938,11 +938,17 @@ func TestReliabilityLoad(t *testing.T) {
 	rss := peakRSS(t)
 	t.Logf("%d experiments in %s: %d LLM requests for %d windows; max concurrent calls %d (server counter %d; limited endpoint %d, open endpoint %d); peak RSS of the test process (worker, scripted server, client) %.0f MiB",
 		experiments, secs(wall), len(log), windows, all, st.MaxConcurrent, lim, open, rss)
-	require.LessOrEqual(t, st.MaxConcurrent, llmConcurrency, "the worker's LLM concurrency")
-	require.LessOrEqual(t, all, llmConcurrency)
+	// Answered requests, from arrival to answer, lie within the client's
+	// calls, so their overlap is bounded by the worker's concurrency. The
+	// server's own counter (arrival to handler exit, answered or not) is
+	// not: a request the client gave up (its local activity cancelled, say)
+	// stays at the server until the server notices, while the freed slot
+	// already carries the next call. It reached 13 once, in a full `make
+	// test` on 2 cores, with 12 here.
+	require.LessOrEqual(t, all, llmConcurrency, "the worker's LLM concurrency")
 	require.LessOrEqual(t, lim, limited, "the endpoint's max_concurrency")
 	reliabilitySummary(t, "R5", fmt.Sprintf("load, %d experiments at once (TestReliabilityLoad)", experiments),
 		fmt.Sprintf("all %d completed in %s (%d LLM calls)", experiments, secs(wall), len(log)),
-		fmt.Sprintf("max concurrent LLM calls %d ≤ worker llm-concurrency %d; endpoint with max_concurrency %d: %d", st.MaxConcurrent, llmConcurrency, limited, lim),
+		fmt.Sprintf("max concurrent LLM calls %d ≤ worker llm-concurrency %d; endpoint with max_concurrency %d: %d", all, llmConcurrency, limited, lim),
 		fmt.Sprintf("peak RSS %.0f MiB (test process: worker + scripted server)", rss))
 }
