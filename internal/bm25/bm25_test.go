@@ -445,6 +445,22 @@ func TestReadStreams(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	assert.ErrorIs(t, err, ErrCorrupt)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20))
+
+	// A header and counts that claim far more than the input holds: one
+	// document, then 2^38 terms in a 2^40-byte payload of a few bytes.
+	crafted := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint32([]byte(magic), formatVersion), 1<<40)
+	for _, v := range []uint64{0, 0, 1, 1} { // language, analyzer version, 1 document, id of 1 byte
+		crafted = binary.AppendUvarint(crafted, v)
+	}
+	crafted = append(crafted, 'a', 1)           // the id, its norm
+	for _, v := range []uint64{1, 1, 1 << 38} { // docCount, sumTotalTermFreq, terms
+		crafted = binary.AppendUvarint(crafted, v)
+	}
+	runtime.ReadMemStats(&before)
+	_, err = Read(bytes.NewReader(crafted))
+	runtime.ReadMemStats(&after)
+	assert.ErrorIs(t, err, ErrCorrupt)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20))
 }
 
 func TestSerializationCorruption(t *testing.T) {

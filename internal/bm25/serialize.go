@@ -190,16 +190,20 @@ func Read(r io.Reader) (*Index, error) {
 }
 
 // decoder reads a payload whose length the header gives. Nothing is
-// allocated for a count before the bytes it counts have been read, or
-// beyond decodeChunk at a time, so a damaged length or count cannot make a
-// small input allocate much.
+// allocated for a count before the bytes it counts have been read, beyond
+// capacity hints of decodeHint items and the postings' buffer (at most
+// 4 MiB, from the header's length), so a damaged length or count cannot
+// make a small input allocate much.
 type decoder struct {
 	r         *bufio.Reader
 	remaining uint64 // bytes of the payload not read yet
 	err       error
 }
 
-const decodeChunk = 1 << 20
+const (
+	decodeChunk = 1 << 20 // bytes read at a time into one slice
+	decodeHint  = 1 << 16 // items allocated before they are read
+)
 
 func (d *decoder) fail(msg string) {
 	if d.err == nil {
@@ -306,12 +310,12 @@ func decodePayload(r *bufio.Reader, plen uint64) (*Index, error) {
 	}
 	// The counts of documents (read) and terms (not yet) bound what is
 	// allocated up front; the per-term arrays grow as terms are read.
-	ix.terms = newTermDict(min(nTerms, decodeChunk))
-	ix.df = make([]uint32, 0, min(nTerms, decodeChunk))
-	ix.postOff = make([]uint64, 1, min(nTerms, decodeChunk)+1)
+	ix.terms = newTermDict(min(nTerms, decodeHint))
+	ix.df = make([]uint32, 0, min(nTerms, decodeHint))
+	ix.postOff = make([]uint64, 1, min(nTerms, decodeHint)+1)
 	// The postings take at most as many bytes in memory as in the rest of
 	// the payload (see building).
-	ix.post = make([]byte, 0, min(d.remaining, 4*decodeChunk)+1)
+	ix.post = make([]byte, 0, min(d.remaining, 4<<20)+1)
 	docLen := make([]uint64, numDocs)
 	var total uint64
 	for t := 0; t < nTerms; t++ {
