@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,6 +78,55 @@ func BenchmarkRerank(b *testing.B) {
 		_, again := rerankWall(b, c, rel, 0)
 		b.ReportMetric(float64(again), "rerun-calls")
 		ws.Stop()
+	}
+}
+
+// BenchmarkRerankWorkerRSS reports the peak RSS of a worker process
+// (bin/worker as deployed, -llm-concurrency 32; the scripted server and this
+// client run in the benchmark's process) reranking 100 queries of the
+// Spanish demo concurrently: BM25 over its 2,228 documents, then a listwise
+// reranker over each query's top 100, 100 ms answers. worker-peak-MB is its
+// VmHWM at the end (first stage included), worker-start-MB its RSS when the
+// experiment starts.
+func BenchmarkRerankWorkerRSS(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		srv := startDevServer(b, "")
+		c := dial(b, srv.Address)
+		require.NoError(b, platform.EnsureSearchAttributes(context.Background(), c, "default"))
+		log, err := os.Create(filepath.Join(b.TempDir(), "worker.log"))
+		require.NoError(b, err)
+		cmd := exec.Command(buildBinary(b, "worker"), "-address", srv.Address, "-artifacts", b.TempDir(), "-llm-concurrency", "32")
+		cmd.Stdout, cmd.Stderr = log, log
+		require.NoError(b, cmd.Start())
+		b.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		pid := strconv.Itoa(cmd.Process.Pid)
+
+		exp := demoConfig(b)
+		rel, _ := relevanceFromQrels(b, exp.Datasets[0])
+		llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.ListwiseByRelevance(rel), Latency: 100 * time.Millisecond})
+		defer llm.Close()
+		exp = rerankExperiment(b, llm.URL())
+		const queries = 100
+		exp.Datasets[0] = cutDataset(b, exp.Datasets[0], 0, queries, 1<<30, 1)
+		require.NoError(b, exp.WithDefaults().Validate())
+		// The worker has started when it has polled (its RSS is then that of
+		// a connected, idle worker).
+		require.Eventually(b, func() bool {
+			d, err := c.DescribeTaskQueue(context.Background(), workflows.TaskQueue+workflows.LLMQueueSuffix, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+			return err == nil && len(d.GetPollers()) > 0
+		}, time.Minute, 50*time.Millisecond)
+		startRSS := procStatusMB(b, pid, "VmRSS")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		var res workflows.ExperimentResult
+		require.NoError(b, startExperiment(b, c, workflows.TaskQueue, exp).Get(ctx, &res))
+		require.Len(b, res.Runs, 2)
+		require.Equal(b, queries, res.Runs[1].Run.NumQueries)
+		b.ReportMetric(procStatusMB(b, pid, "VmHWM"), "worker-peak-MB")
+		b.ReportMetric(startRSS, "worker-start-MB")
+		b.ReportMetric(queries, "queries")
+		b.ReportMetric(float64(llm.ChatRequests()), "calls")
+		b.ReportMetric(float64(llm.Stats().MaxConcurrent), "max-in-flight")
 	}
 }
 

@@ -13,7 +13,6 @@ package e2e
 // the long versions (R1: 30 kills and 3 server restarts; R5: 50 experiments).
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -758,7 +757,7 @@ func TestReliabilityFlakyEndpoint(t *testing.T) {
 
 // cutDataset writes a small dataset: queries n..n+q-1 (modulo the topics) of
 // d, their judged documents and other documents drawn with seed, docs in all.
-func cutDataset(t *testing.T, d config.Dataset, n, q, docs int, seed uint64) config.Dataset {
+func cutDataset(t testing.TB, d config.Dataset, n, q, docs int, seed uint64) config.Dataset {
 	t.Helper()
 	readLines := func(p string) []string {
 		b, err := os.ReadFile(p)
@@ -814,20 +813,21 @@ func cutDataset(t *testing.T, d config.Dataset, n, q, docs int, seed uint64) con
 }
 
 // peakRSS is this process's peak resident set size (VmHWM), in MiB.
-func peakRSS(t *testing.T) float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Logf("peak RSS unknown: %v", err)
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+func peakRSS(t testing.TB) float64 { return procStatusMB(t, "self", "VmHWM") }
+
+// procStatusMB is a "kB" field (VmHWM, VmRSS …) of /proc/PID/status, in MiB;
+// pid is a number or "self".
+func procStatusMB(t testing.TB, pid, field string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			require.NoError(t, err)
 			return kb / 1024
 		}
 	}
+	t.Fatalf("/proc/%s/status: no %s", pid, field)
 	return 0
 }
 

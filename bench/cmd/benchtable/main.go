@@ -570,7 +570,7 @@ func (r *runner) bm25() []row {
 // rerank runs internal/e2e's BenchmarkRerank (a dev server, the scripted LLM
 // server, 200 queries) in its own process -rerank-count times.
 func (r *runner) rerank() []row {
-	whats := []string{"Reranking efficiency ratio", "Reranking overhead ratio", "LLM calls on a re-run", "Reranking, peak RSS of the benchmark process"}
+	whats := []string{"Reranking efficiency ratio", "Reranking overhead ratio", "LLM calls on a re-run", "Reranking, peak RSS of the benchmark process", "Reranking 100 queries, peak RSS of the worker process"}
 	fail := func(err error) []row {
 		r.failed = true
 		return errRows(err, whats...)
@@ -594,13 +594,26 @@ func (r *runner) rerank() []row {
 		rs = append(rs, parse(out)["BenchmarkRerank"]...)
 		peaks = append(peaks, float64(peak)/(1<<20))
 	}
+	// The worker as deployed (its own process) reranking 100 queries.
+	var ws []result
+	for i := 0; i < *count; i++ {
+		out, _, err := r.run(bin, filepath.Join(r.root, "internal", "e2e"), []string{"CLIRFLOW_TEMPORAL_BIN=" + temporal},
+			"-test.bench", "^BenchmarkRerankWorkerRSS$", "-test.benchtime", "1x", "-test.timeout", "30m")
+		if err != nil {
+			return fail(err)
+		}
+		ws = append(ws, parse(out)["BenchmarkRerankWorkerRSS"]...)
+	}
+	wpeak, err7 := collect(ws, "worker-peak-MB")
+	wstart, err8 := collect(ws, "worker-start-MB")
+	wcalls, err9 := collect(ws, "calls")
 	eff, err1 := collect(rs, "efficiency-ratio")
 	ovh, err2 := collect(rs, "overhead-ratio")
 	call, err3 := collect(rs, "ms/call@0ms")
 	noop, err4 := collect(rs, "ms/noop")
 	rerun, err5 := collect(rs, "rerun-calls")
 	ovl, err6 := collect(rs, "overhead-ratio-local")
-	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7, err8, err9); err != nil {
 		return fail(err)
 	}
 	f2 := fixed(2)
@@ -616,6 +629,9 @@ func (r *runner) rerank() []row {
 		{what: "Reranking, peak RSS of the benchmark process (worker + client; 200 queries in 8 group workflows, 32 LLM calls in flight)",
 			clirflow: mb(peaks.median()), reference: "–", ratio: "–", target: "–", met: "–",
 			notes: []string{"reranking benchmark process VmHWM over the runs:" + peaks.rng(mb) + " (the dev server runs in its own process, not counted)"}},
+		{what: "Reranking 100 queries concurrently, peak RSS of the worker process (bin/worker, 32 LLM calls in flight, top 100 of BM25 over 2,228 documents, first stage included)",
+			clirflow: mb(wpeak.median()), reference: mb(wstart.median()) + " (the worker at the start)", ratio: "–", target: "–", met: "–",
+			notes: []string{fmt.Sprintf("worker process VmHWM reranking 100 queries, over the runs:%s; RSS when the experiment started:%s; %s LLM calls", wpeak.rng(mb), wstart.rng(mb), thousands(wcalls.median()))}},
 	}
 }
 
