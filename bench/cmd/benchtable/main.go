@@ -43,7 +43,7 @@ var (
 	repo         = flag.String("repo", "..", "root of the clirflow repository (the main module)")
 	count        = flag.Int("count", 3, "runs of each benchmark (3 to 5); medians are reported")
 	rrCount      = flag.Int("rerank-count", 0, "runs of the reranking benchmark (default -count)")
-	rssCount     = flag.Int("rss-count", 5, "runs of each streaming BM25 build (peak RSS; at least -count)")
+	buildCount   = flag.Int("build-count", 5, "runs of each BM25 index build, in memory and streaming (at least -count)")
 	only         = flag.String("only", "", "comma-separated groups to run: bm25, rerank, prp, vector, history (default all)")
 	dataDir      = flag.String("data", "", "Italian DDTP collection (default REPO/.clirflow/bench-data/ddtp-it)")
 	verbose      = flag.Bool("v", false, "stream the benchmarks' output to stderr")
@@ -107,8 +107,8 @@ func main() {
 	}
 	fmt.Println()
 	printTable(os.Stdout, rows)
-	fmt.Printf("\n%d runs of each benchmark but the paper grid's (1); medians, ranges above; GOMAXPROCS %s, %d CPUs, %s; total %v\n",
-		*count, orDefault(os.Getenv("GOMAXPROCS"), "default"), runtime.NumCPU(), loadavg(), time.Since(start).Round(time.Second))
+	fmt.Printf("\n%d runs of each benchmark but the BM25 builds' (%d) and the paper grid's (1); medians, ranges above; GOMAXPROCS %s, %d CPUs, %s; total %v\n",
+		*count, max(*count, *buildCount), orDefault(os.Getenv("GOMAXPROCS"), "default"), runtime.NumCPU(), loadavg(), time.Since(start).Round(time.Second))
 	if r.failed {
 		os.Exit(1)
 	}
@@ -448,18 +448,16 @@ func (r *runner) bm25() []row {
 	if *bleveDefault {
 		engines = append(engines, "bleve-default")
 	}
-	// A process's peak RSS varies by about ±1.5 MB from run to run (where
-	// the collector happens to run in the build), so the streaming builds,
-	// which give it and take a few seconds, run more often than the others.
-	for i := 0; i < max(*count, *rssCount); i++ {
+	// One build per process varies from run to run (the build rate by ±10 %
+	// on this 2-core machine, the peak RSS by about ±1.5 MB with where the
+	// collector happens to run), so the builds, a few seconds each, run more
+	// often than the other benchmarks.
+	for i := 0; i < max(*count, *buildCount); i++ {
 		for _, e := range engines {
 			for _, b := range []struct {
 				name string
 				into map[string][]result
 			}{{"BenchmarkBuild", builds}, {"BenchmarkBuildStream", streams}} {
-				if b.name == "BenchmarkBuild" && i >= *count {
-					continue
-				}
 				bin := bin
 				if b.name == "BenchmarkBuildStream" && e == "clirflow" {
 					bin = binNB
