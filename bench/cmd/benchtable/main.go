@@ -581,26 +581,30 @@ func (r *runner) rerank() []row {
 	if err != nil {
 		return fail(err)
 	}
-	var rs []result
-	var peaks sample
-	for i := 0; i < *rrCount; i++ {
-		out, peak, err := r.run(bin, filepath.Join(r.root, "internal", "e2e"), []string{"CLIRFLOW_TEMPORAL_BIN=" + temporal},
-			"-test.bench", "^BenchmarkRerank$", "-test.benchtime", "1x", "-test.timeout", "30m")
-		if err != nil {
-			return fail(err)
+	// runs runs an e2e benchmark n times, each in its own process, and
+	// returns its results and the processes' peak RSS in MB.
+	runs := func(name string, n int) ([]result, sample, error) {
+		var rs []result
+		var peaks sample
+		for range n {
+			out, peak, err := r.run(bin, filepath.Join(r.root, "internal", "e2e"), []string{"CLIRFLOW_TEMPORAL_BIN=" + temporal},
+				"-test.bench", "^"+name+"$", "-test.benchtime", "1x", "-test.timeout", "30m")
+			if err != nil {
+				return nil, nil, err
+			}
+			rs = append(rs, parse(out)[name]...)
+			peaks = append(peaks, float64(peak)/(1<<20))
 		}
-		rs = append(rs, parse(out)["BenchmarkRerank"]...)
-		peaks = append(peaks, float64(peak)/(1<<20))
+		return rs, peaks, nil
+	}
+	rs, peaks, err := runs("BenchmarkRerank", *rrCount)
+	if err != nil {
+		return fail(err)
 	}
 	// The worker as deployed (its own process) reranking 100 queries.
-	var ws []result
-	for i := 0; i < *count; i++ {
-		out, _, err := r.run(bin, filepath.Join(r.root, "internal", "e2e"), []string{"CLIRFLOW_TEMPORAL_BIN=" + temporal},
-			"-test.bench", "^BenchmarkRerankWorkerRSS$", "-test.benchtime", "1x", "-test.timeout", "30m")
-		if err != nil {
-			return fail(err)
-		}
-		ws = append(ws, parse(out)["BenchmarkRerankWorkerRSS"]...)
+	ws, _, err := runs("BenchmarkRerankWorkerRSS", *count)
+	if err != nil {
+		return fail(err)
 	}
 	wpeak, err7 := collect(ws, "worker-peak-MB")
 	wstart, err8 := collect(ws, "worker-start-MB")
