@@ -298,10 +298,12 @@ func rerankQuery(ctx workflow.Context, in RerankQueryInput) (RerankQueryResult, 
 	switch in.Reranker.Kind {
 	case config.RerankListwise:
 		r := in.Reranker
-		for _, w := range rerank.SlidingWindowPasses(in.Count, 0, r.Top, r.Window, r.Stride, r.Passes) {
+		windows := rerank.SlidingWindowPasses(in.Count, 0, r.Top, r.Window, r.Stride, r.Passes)
+		for k, w := range windows {
 			var res experiment.WindowResult
 			err := window(experiment.WindowInput{
 				Candidates: in.Candidates, QID: in.QID, Order: order, Start: w.Start, End: w.End, Prompt: r.Prompt, Endpoint: in.Endpoint,
+				Remaining: len(windows) - k,
 			}, &res)
 			if err != nil {
 				return out, fmt.Errorf("window %s: %w", w, err)
@@ -396,9 +398,14 @@ func rerankKey(in RerankRunInput) (string, error) {
 // selector waits for whichever window finishes and asks that query's next
 // (so a finished window wakes one coroutine, not one per query). Windows
 // write no audit record (AuditLater) and pass on the windows applied so far,
-// not orders; a query's last local activity, SaveQuery, writes its audit
-// records in one artifact and its ranking. The first failing query (in
-// input order) is the error, after the others have finished.
+// not orders; a query's audit records (one artifact) and its ranking are
+// written by its last window from version 1 of "rerank-save-in-last-window"
+// (WindowInput.Save), before by a SaveQuery local activity after it, which
+// waited behind every other query's queued windows: 0.16 s median, 0.4 s at
+// the 90th percentile with 200 queries and 32 calls in flight, so that the
+// last queries' saves lengthened the run. Queries without windows (a single
+// candidate) still end with SaveQuery. The first failing query (in input
+// order) is the error, after the others have finished.
 func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesResult, error) {
 	n := len(in.QIDs)
 	out := RerankQueriesResult{Rankings: make([]artifact.Ref, n), Stats: make([]experiment.CallStats, n)}
@@ -412,6 +419,7 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 	r := in.Reranker
 	var la *activities.LLMActivities
 	lactx := workflow.WithLocalActivityOptions(ctx, llmLocalActivityOptions())
+	saveInLast := workflow.GetVersion(ctx, "rerank-save-in-last-window", workflow.DefaultVersion, 1) == 1
 	sel := workflow.NewSelector(ctx)
 	pending := 0
 	var advance func(i int)
@@ -431,14 +439,20 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 			return
 		}
 		w := q.windows[q.next]
-		applied := make([]experiment.AppliedWindow, len(q.steps))
-		for j, st := range q.steps {
-			applied[j] = experiment.AppliedWindow{Start: st.Start, End: st.End, Permutation: st.Permutation}
-		}
-		f := workflow.ExecuteLocalActivity(lactx, la.RerankWindow, experiment.WindowInput{
+		win := experiment.WindowInput{
 			Candidates: in.Candidates, QID: in.QIDs[i], Start: w.Start, End: w.End, Prompt: r.Prompt, Endpoint: in.Endpoint,
-			AuditLater: true, Applied: applied,
-		})
+			AuditLater: true, Remaining: len(q.windows) - q.next,
+		}
+		last := saveInLast && q.next == len(q.windows)-1
+		if last {
+			win.Save, win.Steps = true, q.steps
+		} else {
+			win.Applied = make([]experiment.AppliedWindow, len(q.steps))
+			for j, st := range q.steps {
+				win.Applied[j] = experiment.AppliedWindow{Start: st.Start, End: st.End, Permutation: st.Permutation}
+			}
+		}
+		f := workflow.ExecuteLocalActivity(lactx, la.RerankWindow, win)
 		sel.AddFuture(f, func(f workflow.Future) {
 			pending--
 			var res experiment.WindowResult
@@ -449,6 +463,13 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 			q.steps = append(q.steps, res.Step(w.Start, w.End))
 			out.Stats[i].Add(res.Stats)
 			q.next++
+			if last {
+				if res.Ranking == "" {
+					q.err = fmt.Errorf("window %s saved no ranking", w)
+				}
+				out.Rankings[i] = res.Ranking
+				return
+			}
 			advance(i)
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,8 +26,9 @@ import (
 )
 
 // The reranking benchmarks (make bench-rerank): listwise top-100 reranking
-// of the 200 Spanish demo queries (9 sequential windows per query, queries in
-// parallel, 32 LLM activities in flight) against the scripted server.
+// of the 200 Spanish demo queries (1 to 9 sequential windows per query, 1,202
+// calls; queries in parallel, 32 LLM calls in flight) against the scripted
+// server.
 //
 //   - efficiency: wall time of the rerank ÷ (calls × stub latency ÷ 32) at a
 //     100 ms stub; 1.0 would be a perfectly packed pipeline (target ≤ 1.10);
@@ -37,12 +39,17 @@ import (
 //     no-op local activities is reported too (overhead-ratio-local);
 //   - re-run: LLM calls when the experiment is started again (target 0);
 //   - llm-phase-ratio: the efficiency ratio from the first LLM request to the
-//     last answer (a breakdown, not the target's measure).
+//     last answer (a breakdown, not the target's measure);
+//   - skeleton-ratio: the efficiency of a bare workflow of the same shape
+//     making the same calls (skeleton_bench_test.go): the bar that Temporal
+//     and this machine set, measured in the same run.
 //
 // CLIRFLOW_BENCH_TIMELINE=PREFIX writes PREFIX-100ms.txt and PREFIX-0ms.txt:
 // the CPU used by this process and by the dev server during each
 // experiment, the RerankRun's history events with their times, and each
-// query group's workflow tasks.
+// query group's workflow tasks; PREFIX-skeleton.txt the bare workflow's
+// events. CLIRFLOW_BENCH_CPUPROFILE=FILE writes a CPU profile of this
+// process during the 100 ms experiment.
 func BenchmarkRerank(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		exp := demoConfig(b)
@@ -58,17 +65,27 @@ func BenchmarkRerank(b *testing.B) {
 		ws[1].RegisterActivityWithOptions(noopActivity, activity.RegisterOptions{Name: "Noop"})
 		ws[1].RegisterWorkflowWithOptions(noopLocalQuery, workflow.RegisterOptions{Name: "NoopLocalQuery"})
 		require.NoError(b, platform.EnsureSearchAttributes(context.Background(), c, "default"))
+		registerSkeleton(ws[1], 32)
 		require.NoError(b, ws.Start())
 
-		wall100, calls100, phase100 := rerankWall(b, c, rel, 100*time.Millisecond)
+		wall100, calls100, phase100, runID := rerankWall(b, c, rel, 100*time.Millisecond)
 		ideal := time.Duration(calls100) * 100 * time.Millisecond / 32
 		b.ReportMetric(float64(wall100)/float64(ideal), "efficiency-ratio")
+		b.ReportMetric(float64(calls100), "calls")
+		// The bar on this machine: the same calls through a bare workflow of
+		// the same shape (skeleton_bench_test.go).
+		windows := rerankWindows(b, c, runID, rerankExperiment(b, "http://127.0.0.1:1/v1").WithDefaults().Rerankers[0])
+		skel, skelCalls := skeletonWall(b, c, windows, 100*time.Millisecond)
+		// It makes a few calls more: windows whose prompt repeats another's
+		// are answered by the product's response cache.
+		require.InDelta(b, calls100, skelCalls, float64(calls100)/50, "the skeleton makes the benchmark's calls")
+		b.ReportMetric(float64(skel)/float64(time.Duration(skelCalls)*100*time.Millisecond/32), "skeleton-ratio")
 		// The same from the first LLM request to the last answer: what the
 		// windows cost, without preparing the candidates before them and
 		// assembling and evaluating the run after.
 		b.ReportMetric(float64(phase100)/float64(ideal), "llm-phase-ratio")
 
-		wall0, calls0, _ := rerankWall(b, c, rel, 0)
+		wall0, calls0, _, _ := rerankWall(b, c, rel, 0)
 		noop := noopWall(b, c, "NoopQuery", "")
 		noopLocal := noopWall(b, c, "NoopLocalQuery", workflows.TaskQueue+workflows.LLMQueueSuffix)
 		perCall := float64(wall0) / float64(calls0)
@@ -81,7 +98,7 @@ func BenchmarkRerank(b *testing.B) {
 		b.ReportMetric(perNoopLocal/1e6, "ms/noop-local")
 
 		// Re-run against the same store: nothing asked.
-		_, again, _ := rerankWall(b, c, rel, 0)
+		_, again, _, _ := rerankWall(b, c, rel, 0)
 		b.ReportMetric(float64(again), "rerun-calls")
 		ws.Stop()
 	}
@@ -138,7 +155,7 @@ func BenchmarkRerankWorkerRSS(b *testing.B) {
 
 // rerankWall runs the rerank experiment and returns the RerankRun child's
 // wall time (first stage excluded) and the HTTP requests the server got.
-func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency time.Duration) (wall time.Duration, calls int, llmPhase time.Duration) {
+func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency time.Duration) (wall time.Duration, calls int, llmPhase time.Duration, rerankRunID string) {
 	llm := llmtest.NewServer(llmtest.ServerOptions{Answerer: llmtest.ListwiseByRelevance(rel), Latency: latency})
 	defer llm.Close()
 	// Each latency is its own model name, so its first run pays every call;
@@ -165,6 +182,13 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 			}
 		}
 	}()
+	if pf := os.Getenv("CLIRFLOW_BENCH_CPUPROFILE"); pf != "" && latency > 0 {
+		f, err := os.Create(pf)
+		require.NoError(b, err)
+		require.NoError(b, pprof.StartCPUProfile(f))
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	run := startExperiment(b, c, workflows.TaskQueue, exp)
 	var res workflows.ExperimentResult
 	require.NoError(b, run.Get(ctx, &res))
@@ -201,7 +225,11 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		}
 		fmt.Fprintln(f)
 		t0 := info.GetStartTime().AsTime()
-		fmt.Fprintf(f, "requests from %.3fs (first arrival) to %.3fs (last answer) of the RerankRun\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds())
+		var held time.Duration
+		for _, e := range chatLog(llm) {
+			held += e.Answered.Sub(e.Start)
+		}
+		fmt.Fprintf(f, "requests from %.3fs (first arrival) to %.3fs (last answer) of the RerankRun, arrival to answer %.2f ms on average\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds(), float64(held)/float64(max(len(chatLog(llm)), 1))/1e6)
 		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var groups []string
 		for it.HasNext() {
@@ -231,7 +259,7 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		}
 	}
 	b.Logf("latency %v: %d requests, max %d in flight", latency, llm.ChatRequests(), llm.Stats().MaxConcurrent)
-	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests(), lastReq.Sub(firstReq)
+	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests(), lastReq.Sub(firstReq), child
 }
 
 func noopActivity(ctx context.Context) error { return nil }

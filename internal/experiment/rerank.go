@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
@@ -186,7 +187,11 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 	if out.Ref, err = artifact.Put(ctx, s, b); err != nil {
 		return out, err
 	}
-	return out, s.PutMemo(ctx, key, out)
+	if err := s.PutMemo(ctx, key, out); err != nil {
+		return out, err
+	}
+	primeCandidates(out.Ref, file)
+	return out, nil
 }
 
 // candidatesCache keeps the candidates of the most recent runs loaded per
@@ -207,6 +212,36 @@ type candidatesEntry struct {
 	done    chan struct{} // closed when queries or err is set
 	queries map[string]*CandidateQuery
 	err     error
+}
+
+// primeCandidates puts the candidates just stored under ref in the cache:
+// when the windows run in this process, the first of them does not wait for
+// the artifact to be read and decoded again (23 ms for 200 queries, before a
+// run's first request).
+func primeCandidates(ref artifact.Ref, f candidatesFile) {
+	for _, p := range f.Passages {
+		if !utf8.ValidString(p) {
+			return // JSON stores it altered: the windows must see what was stored
+		}
+	}
+	m, err := candidatesOf(ref, f)
+	if err != nil {
+		return // cannot happen (every passage was found); the windows load the artifact
+	}
+	c := &candidatesCache
+	c.Lock()
+	defer c.Unlock()
+	if _, ok := c.m[ref]; ok {
+		return
+	}
+	e := &candidatesEntry{done: make(chan struct{}), queries: m}
+	close(e.done)
+	c.m[ref] = e
+	c.order = append(c.order, ref)
+	if len(c.order) > candidatesCacheRuns {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
 }
 
 // LoadQuery returns one query's candidates.
@@ -263,6 +298,11 @@ func loadCandidates(ctx context.Context, s artifact.Store, ref artifact.Ref) (ma
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("candidates artifact %s is damaged: %w", ref, err)
 	}
+	return candidatesOf(ref, f)
+}
+
+// candidatesOf indexes a candidates file by query.
+func candidatesOf(ref artifact.Ref, f candidatesFile) (map[string]*CandidateQuery, error) {
 	m := make(map[string]*CandidateQuery, len(f.Queries))
 	for _, fq := range f.Queries {
 		q := &CandidateQuery{QID: fq.QID, Query: fq.Query, Rest: fq.Rest, Docs: make([]CandidateDoc, len(fq.Docs)), index: make(map[string]int, len(fq.Docs))}
@@ -357,6 +397,17 @@ type WindowInput struct {
 	// Applied: the windows before this one, applied in turn to the
 	// first-stage order to give this window's order (when Order is empty).
 	Applied []AppliedWindow `json:"applied,omitempty"`
+	// Save (with AuditLater): this is the query's last window. After its
+	// answer the activity saves the query as SaveQuery does, from Steps (the
+	// windows before this one, which then stand for Applied) and this one,
+	// and returns the ranking in WindowResult.Ranking. A SaveQuery local
+	// activity of its own waited behind every other query's queued windows.
+	Save  bool         `json:"save,omitempty"`
+	Steps []WindowStep `json:"steps,omitempty"`
+	// Remaining: the query's windows left, this one included; its request
+	// waits for a connection slot behind those of queries with more left
+	// (llm.Request.Priority), so that long queries do not end a run alone.
+	Remaining int `json:"remaining,omitempty"`
 }
 
 // AppliedWindow is a window and the permutation its answer gave.
@@ -401,6 +452,8 @@ type WindowResult struct {
 	Answer      string         `json:"answer,omitempty"`
 	At          time.Time      `json:"at,omitzero"`
 	PromptSHA   string         `json:"prompt_sha256,omitempty"`
+	// Ranking: the query's saved ranking (WindowInput.Save).
+	Ranking artifact.Ref `json:"ranking,omitempty"`
 }
 
 // AuditRecord is what one LLM call did, kept in the artifact store.
@@ -430,9 +483,19 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	if err != nil {
 		return WindowResult{}, err
 	}
+	applied, field := in.Applied, "applied"
+	if in.Save {
+		if !in.AuditLater || len(in.Applied) > 0 || len(in.Order) > 0 {
+			return WindowResult{}, inputerr.Field("save", "a saving window takes audit_later and steps, not applied windows or an order")
+		}
+		applied, field = make([]AppliedWindow, len(in.Steps)), "steps"
+		for i, st := range in.Steps {
+			applied[i] = AppliedWindow{Start: st.Start, End: st.End, Permutation: st.Permutation}
+		}
+	}
 	order := in.Order
 	if len(order) == 0 {
-		if order, err = applyAll(q.IDs(), in.Applied, "applied"); err != nil {
+		if order, err = applyAll(q.IDs(), applied, field); err != nil {
 			return WindowResult{}, err
 		}
 	}
@@ -444,7 +507,7 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	if err != nil {
 		return WindowResult{}, err
 	}
-	resp, err := c.Chat(ctx, llm.Request{Messages: msgs, Temperature: 0})
+	resp, err := c.Chat(ctx, llm.Request{Messages: msgs, Temperature: 0, Priority: in.Remaining})
 	if err != nil {
 		return WindowResult{}, err
 	}
@@ -456,6 +519,17 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	}
 	if in.AuditLater {
 		out.Answer, out.At, out.PromptSHA = resp.Content, time.Now().UTC(), promptSHA(msgs)
+		if in.Save {
+			// A retry after a failed save asks the response cache, not the
+			// model; the record then shows that attempt's cache hit.
+			steps := append(slices.Clip(in.Steps), out.Step(in.Start, in.End))
+			out.Ranking, err = SaveQuery(ctx, s, c.ID(), SaveQueryInput{
+				Candidates: in.Candidates, QID: in.QID, Prompt: in.Prompt, Endpoint: in.Endpoint, Windows: steps,
+			})
+			if err != nil {
+				return WindowResult{}, err
+			}
+		}
 		return out, nil
 	}
 	out.Order = rerank.ApplyWindow(order, rerank.Window{Start: in.Start, End: in.End}, perm)

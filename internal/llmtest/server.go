@@ -122,7 +122,7 @@ type LogEntry struct {
 	// small answer leaves the server's buffer.
 	Start, Answered time.Time
 	// PromptHash is the hex SHA-256 of a chat request's model and messages
-	// (as sent): equal for every retry of the same request, so the attempts
+	// (roles and contents): equal for every retry of the same request, so the attempts
 	// of one request can be told apart from other requests ("" for other
 	// paths and undecodable bodies).
 	PromptHash string
@@ -266,18 +266,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	var probe struct {
-		Model    string          `json:"model"`
-		Messages json.RawMessage `json:"messages"`
-	}
-	if json.Unmarshal(body0, &probe) == nil {
-		x.model = probe.Model
-		if x.path == "/v1/chat/completions" && len(probe.Messages) > 0 {
-			h := sha256.New()
-			h.Write([]byte(probe.Model))
-			h.Write([]byte{0})
-			h.Write(probe.Messages)
-			x.prompt = hex.EncodeToString(h.Sum(nil))
+	// A chat request is decoded once, here; its answer is made after the
+	// latency (the decoding happens within it).
+	var chatReq chatBody
+	var chatErr error
+	if x.path == "/v1/chat/completions" {
+		if chatErr = json.Unmarshal(body0, &chatReq); chatErr == nil {
+			x.model = chatReq.Model
+			if len(chatReq.Messages) > 0 {
+				x.prompt = promptHash(chatReq.Model, chatReq.Messages)
+			}
+		}
+	} else {
+		var probe struct {
+			Model string `json:"model"`
+		}
+		if json.Unmarshal(body0, &probe) == nil {
+			x.model = probe.Model
 		}
 	}
 	f := s.pickFault(x.n)
@@ -331,7 +336,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var ok bool
-		if body, ok = s.chat(w, body0, x, f); !ok {
+		if body, ok = s.chat(w, chatReq, chatErr, x, f); !ok {
 			return
 		}
 	case "/v1/embeddings":
@@ -413,10 +418,25 @@ type chatBody struct {
 	Stop        []string  `json:"stop"`
 }
 
-func (s *Server) chat(w http.ResponseWriter, raw []byte, x *exchange, f Fault) (any, bool) {
-	var req chatBody
-	if err := json.Unmarshal(raw, &req); err != nil {
-		s.writeError(w, x, http.StatusBadRequest, "invalid_request_error", "llmtest: bad JSON: "+err.Error(), 0)
+// promptHash identifies a chat prompt: the model and each message's role
+// and content, each string preceded by its length.
+func promptHash(model string, msgs []Message) string {
+	h := sha256.New()
+	str := func(s string) {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	str(model)
+	for _, m := range msgs {
+		str(m.Role)
+		str(m.Content)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) chat(w http.ResponseWriter, req chatBody, decodeErr error, x *exchange, f Fault) (any, bool) {
+	if decodeErr != nil {
+		s.writeError(w, x, http.StatusBadRequest, "invalid_request_error", "llmtest: bad JSON: "+decodeErr.Error(), 0)
 		return nil, false
 	}
 	x.model = req.Model

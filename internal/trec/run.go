@@ -42,36 +42,53 @@ func ReadRun(path string) (*Run, error) {
 func ParseRun(r io.Reader, name string) (*Run, error) {
 	run := &Run{Name: name, Entries: map[string][]Result{}}
 	seen := map[string]map[string]bool{}
+	// The query being read: a run's lines come grouped by query, so its
+	// results and document set are looked up once per group, not per line.
+	var (
+		open bool
+		qid  string
+		hits []Result
+		docs map[string]bool
+	)
 	n := 0
-	err := eachLine(r, name, func(line int, f []string) error {
+	err := eachFields(r, name, func(line int, f [][]byte) error {
 		if len(f) < 6 {
 			return inputerr.At(name, line, "run line needs 6 fields (qid Q0 docno rank score tag), found %d", len(f))
 		}
-		qid, doc := f[0], f[2]
-		for _, id := range []struct{ what, v string }{{"query id", qid}, {"document id", doc}} {
-			if r, bad := controlIn(id.v); bad {
-				return inputerr.At(name, line, "%s %q contains %U (ids must not contain control characters)", id.what, id.v, r)
+		if !open || string(f[0]) != qid {
+			if r, bad := controlIn(f[0]); bad {
+				return inputerr.At(name, line, "query id %q contains %U (ids must not contain control characters)", f[0], r)
+			}
+			if open {
+				run.Entries[qid] = hits
+			}
+			qid = string(f[0])
+			open, hits, docs = true, run.Entries[qid], seen[qid]
+			if docs == nil {
+				docs = map[string]bool{}
+				seen[qid] = docs
 			}
 		}
-		rank, err := strconv.Atoi(f[3])
+		if r, bad := controlIn(f[2]); bad {
+			return inputerr.At(name, line, "document id %q contains %U (ids must not contain control characters)", f[2], r)
+		}
+		rank, err := strconv.Atoi(string(f[3]))
 		if err != nil {
 			return inputerr.At(name, line, "rank %q is not an integer", f[3])
 		}
-		score, err := strconv.ParseFloat(f[4], 64)
+		score, err := strconv.ParseFloat(string(f[4]), 64)
 		if err != nil || math.IsNaN(score) || math.IsInf(score, 0) {
 			return inputerr.At(name, line, "score %q is not a finite number", f[4])
 		}
-		docs := seen[qid]
-		if docs == nil {
-			docs = map[string]bool{}
-			seen[qid] = docs
+		if docs[string(f[2])] {
+			return inputerr.At(name, line, "duplicate document %q in query %q", f[2], qid)
 		}
-		if docs[doc] {
-			return inputerr.At(name, line, "duplicate document %q in query %q", doc, qid)
-		}
+		doc := string(f[2])
 		docs[doc] = true
-		run.Entries[qid] = append(run.Entries[qid], Result{DocID: doc, Score: score, Rank: rank})
-		run.Tag = f[5]
+		hits = append(hits, Result{DocID: doc, Score: score, Rank: rank})
+		if string(f[5]) != run.Tag {
+			run.Tag = string(f[5])
+		}
 		n++
 		return nil
 	})
@@ -81,6 +98,7 @@ func ParseRun(r io.Reader, name string) (*Run, error) {
 	if n == 0 {
 		return nil, inputerr.At(name, 0, "run file has no results")
 	}
+	run.Entries[qid] = hits
 	return run, nil
 }
 

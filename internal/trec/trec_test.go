@@ -3,6 +3,7 @@ package trec
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -151,4 +152,29 @@ func TestWriteRunRejectsUnwritable(t *testing.T) {
 		require.True(t, errors.As(err, &ie), "%+v", c)
 		assert.Equal(t, c.field, ie.Field)
 	}
+}
+
+// BenchmarkParseRun: a first stage's run of 200 queries × 1,000 documents
+// (what PrepareCandidates and Evaluate read).
+func BenchmarkParseRun(b *testing.B) {
+	var rs []Ranking
+	for q := 0; q < 200; q++ {
+		r := Ranking{QID: fmt.Sprintf("q-%03d", q)}
+		for d := 0; d < 1000; d++ {
+			r.Hits = append(r.Hits, Result{DocID: fmt.Sprintf("doc-%05d", (q*7919+d*104729)%50000), Score: float64(1000-d) / 7})
+		}
+		rs = append(rs, r)
+	}
+	var buf bytes.Buffer
+	if err := WriteRun(&buf, "bm25", rs); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRun(bytes.NewReader(buf.Bytes()), "run"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/200000, "ns/line")
 }
