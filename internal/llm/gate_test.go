@@ -43,14 +43,15 @@ func TestGateBoundsRequestsAcrossConnections(t *testing.T) {
 	require.Nil(t, NewGate(0))
 }
 
-// Waiters are served by priority, higher first, then in arrival order; a
-// waiter that gives up leaves the queue, and one handed a slot as it gives
-// up passes the slot on.
+// Waiters are served by priority: a waiter of priority p goes ahead of
+// those that arrived up to 8p places before it (beyond theirs), in arrival
+// order otherwise; a waiter that gives up leaves the queue, and one handed
+// a slot as it gives up passes the slot on.
 func TestSlotsServeByPriority(t *testing.T) {
 	s := newSlots(1)
 	ctx := context.Background()
 	require.NoError(t, s.acquire(ctx, 0))
-	order := make(chan int, 8)
+	order := make(chan int, 16)
 	waitFor := func(n int) {
 		require.Eventually(t, func() bool {
 			s.mu.Lock()
@@ -58,12 +59,14 @@ func TestSlotsServeByPriority(t *testing.T) {
 			return len(s.waiters) == n
 		}, 5*time.Second, time.Millisecond)
 	}
-	// Arrivals: 1 (prio 1), 2 (prio 5), 3 (prio 1), 4 (prio 5), and 5
-	// (prio 9) that gives up before it is served.
+	// Arrival place: priority. Keys (place - 8 × priority): 0: 0, 1: -7,
+	// 2: 2, 3: -37, 4: -4, 5: -3, 6: 6, 7: -1, 8: 8, 9: 9, and 10 (priority
+	// 9) gives up before it is served.
+	prios := []int{0, 1, 0, 5, 1, 1, 0, 1, 0, 0, 9}
 	gone, cancel := context.WithCancel(ctx)
-	for i, p := range []int{1, 5, 1, 5, 9} {
+	for i, p := range prios {
 		c := ctx
-		if i == 4 {
+		if i == len(prios)-1 {
 			c = gone
 		}
 		go func() {
@@ -71,20 +74,20 @@ func TestSlotsServeByPriority(t *testing.T) {
 				order <- -1
 				return
 			}
-			order <- i + 1
+			order <- i
 			s.release()
 		}()
 		waitFor(i + 1)
 	}
 	cancel()
 	require.Equal(t, -1, <-order)
-	waitFor(4)
+	waitFor(len(prios) - 1)
 	s.release()
 	var got []int
-	for range 4 {
+	for range len(prios) - 1 {
 		got = append(got, <-order)
 	}
-	require.Equal(t, []int{2, 4, 1, 3}, got)
+	require.Equal(t, []int{3, 1, 4, 5, 7, 0, 2, 6, 8, 9}, got)
 	require.Eventually(t, func() bool { return freeSlots(s) == 1 }, 5*time.Second, time.Millisecond)
 
 	// Handed the slot just as its context ends: the slot goes to the next.
@@ -97,7 +100,7 @@ func TestSlotsServeByPriority(t *testing.T) {
 	go func() { next <- s.acquire(ctx, 0) }()
 	waitFor(2)
 	s.mu.Lock()
-	w := heap.Pop(&s.waiters).(*waiter) // hand over to the first (prio 3) …
+	w := heap.Pop(&s.waiters).(*waiter) // hand over to the first (priority 3) …
 	s.mu.Unlock()
 	cancelLate() // … whose context has ended first
 	require.ErrorIs(t, <-errc, context.Canceled)
