@@ -79,9 +79,11 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/experiment/ ./internal/translate/
 
 # Reranking efficiency against the scripted LLM server on a real dev server
-# (about a minute): efficiency-ratio, overhead-ratio, rerun-calls, and the
-# peak RSS of a worker process reranking 100 queries (BenchmarkRerankWorkerRSS);
-# and the same calls through the LLM client alone, without Temporal (its floor).
+# (about a minute): efficiency-ratio, llm-phase-ratio, skeleton-ratio (the
+# same calls through a bare workflow of the same shape: the bar Temporal and
+# this machine set), overhead-ratio, rerun-calls, and the peak RSS of a worker
+# process reranking 100 queries (BenchmarkRerankWorkerRSS); and the same
+# calls through the LLM client alone, without Temporal (its floor).
 bench-rerank: bin/temporal
 	CLIRFLOW_TEMPORAL_BIN=$(CURDIR)/bin/temporal $(GO) test -run '^$$' -bench BenchmarkRerank -benchtime 1x ./internal/e2e/
 	$(GO) test -run '^$$' -bench ChatPipeline -benchtime 3x ./internal/llm/

@@ -298,12 +298,10 @@ func rerankQuery(ctx workflow.Context, in RerankQueryInput) (RerankQueryResult, 
 	switch in.Reranker.Kind {
 	case config.RerankListwise:
 		r := in.Reranker
-		windows := rerank.SlidingWindowPasses(in.Count, 0, r.Top, r.Window, r.Stride, r.Passes)
-		for k, w := range windows {
+		for _, w := range rerank.SlidingWindowPasses(in.Count, 0, r.Top, r.Window, r.Stride, r.Passes) {
 			var res experiment.WindowResult
 			err := window(experiment.WindowInput{
 				Candidates: in.Candidates, QID: in.QID, Order: order, Start: w.Start, End: w.End, Prompt: r.Prompt, Endpoint: in.Endpoint,
-				Remaining: len(windows) - k,
 			}, &res)
 			if err != nil {
 				return out, fmt.Errorf("window %s: %w", w, err)
@@ -441,7 +439,7 @@ func rerankListwise(ctx workflow.Context, in RerankQueriesInput) (RerankQueriesR
 		w := q.windows[q.next]
 		win := experiment.WindowInput{
 			Candidates: in.Candidates, QID: in.QIDs[i], Start: w.Start, End: w.End, Prompt: r.Prompt, Endpoint: in.Endpoint,
-			AuditLater: true, Remaining: len(q.windows) - q.next,
+			AuditLater: true,
 		}
 		last := saveInLast && q.next == len(q.windows)-1
 		if last {

@@ -359,7 +359,7 @@ func (c *Client) request(ctx context.Context, inputs []string, idx []int) ([][]f
 	for k, i := range idx {
 		batch[k] = inputs[i]
 	}
-	release, err := c.Acquire(ctx, 0)
+	release, err := c.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -133,4 +134,84 @@ func TestSaveQueryWritesTheWindowsAuditRecords(t *testing.T) {
 	rb, err = artifact.ReadAll(ctx, s, ref)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"qid":"q1","order":null,"audit":null}`, string(rb))
+}
+
+// A query's last window with Save writes what SaveQuery writes for the same
+// windows (the same ranking artifact, so the same bytes) and returns it; the
+// windows before it are its steps. Save takes AuditLater and steps only.
+func TestLastWindowSavesTheQuery(t *testing.T) {
+	ctx := context.Background()
+	s, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	b, err := json.Marshal(candidatesFile{
+		Passages: map[string]string{"d1": "one", "d2": "two", "d3": "three", "d4": "four", "d5": "five"},
+		Queries:  []candidatesQuery{{QID: "q1", Query: "numbers", Docs: []string{"d1", "d2", "d3", "d4", "d5"}}},
+	})
+	require.NoError(t, err)
+	cands, err := artifact.Put(ctx, s, b)
+	require.NoError(t, err)
+	windows := rerank.SlidingWindows(5, 0, 5, 3, 2)
+	first, err := RerankWindow(ctx, s, rotator{}, WindowInput{Candidates: cands, QID: "q1",
+		Start: windows[0].Start, End: windows[0].End, Prompt: "rankgpt", AuditLater: true})
+	require.NoError(t, err)
+	require.Empty(t, first.Ranking, "only a saving window saves")
+	// Room after the step: the window must not append into the caller's
+	// array (a workflow's state when run as a local activity).
+	steps := append(make([]WindowStep, 0, 4), first.Step(windows[0].Start, windows[0].End))
+	last, err := RerankWindow(ctx, s, rotator{}, WindowInput{Candidates: cands, QID: "q1",
+		Start: windows[1].Start, End: windows[1].End, Prompt: "rankgpt", AuditLater: true, Save: true, Steps: steps})
+	require.NoError(t, err)
+	require.NotEmpty(t, last.Ranking)
+	require.Zero(t, steps[:2][1], "the caller's steps are not appended to")
+	want, err := SaveQuery(ctx, s, "test/rotate", SaveQueryInput{Candidates: cands, QID: "q1", Prompt: "rankgpt",
+		Windows: append(steps, last.Step(windows[1].Start, windows[1].End))})
+	require.NoError(t, err)
+	require.Equal(t, want, last.Ranking)
+
+	for name, in := range map[string]WindowInput{
+		"without audit_later": {Save: true, Steps: steps},
+		"with applied":        {Save: true, AuditLater: true, Applied: []AppliedWindow{{Start: 0, End: 3, Permutation: []int{0, 1, 2}}}},
+		"with an order":       {Save: true, AuditLater: true, Order: []string{"d1", "d2", "d3", "d4", "d5"}},
+	} {
+		in.Candidates, in.QID, in.Start, in.End, in.Prompt = cands, "q1", 2, 5, "rankgpt"
+		_, err := RerankWindow(ctx, s, rotator{}, in)
+		require.True(t, inputerr.Is(err), "%s: %v", name, err)
+		require.ErrorContains(t, err, "save", name)
+	}
+	// Steps that are not windows of these candidates.
+	_, err = RerankWindow(ctx, s, rotator{}, WindowInput{Candidates: cands, QID: "q1", Start: 2, End: 5, Prompt: "rankgpt",
+		AuditLater: true, Save: true, Steps: []WindowStep{{Start: 0, End: 3, Permutation: []int{0, 0, 1}}}})
+	require.True(t, inputerr.Is(err), "%v", err)
+	require.ErrorContains(t, err, "steps[0]")
+}
+
+// The candidates PrepareCandidates stores are put in the worker's cache as
+// they would be loaded from the artifact; a passage that JSON would store
+// altered (invalid UTF-8) keeps them out.
+func TestPrimedCandidatesAreTheStoredOnes(t *testing.T) {
+	ctx := context.Background()
+	s, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	file := candidatesFile{
+		Passages: map[string]string{"d1": "uno <b>", "d2": "dos \u00e9"},
+		Queries:  []candidatesQuery{{QID: "q1", Query: "n", Docs: []string{"d2", "d1"}, Rest: []string{"d9"}}},
+	}
+	b, err := json.Marshal(file)
+	require.NoError(t, err)
+	ref, err := artifact.Put(ctx, s, b)
+	require.NoError(t, err)
+	loaded, err := loadCandidates(ctx, s, ref)
+	require.NoError(t, err)
+
+	primed := artifact.Ref("sha256:" + strings.Repeat("0", 64)) // not in the store
+	primeCandidates(primed, file)
+	q, err := LoadQuery(ctx, s, primed, "q1")
+	require.NoError(t, err)
+	require.Equal(t, loaded["q1"], q)
+
+	bad := artifact.Ref("sha256:" + strings.Repeat("1", 64))
+	file.Passages["d1"] = "uno \xff"
+	primeCandidates(bad, file)
+	_, err = LoadQuery(ctx, s, bad, "q1")
+	require.ErrorIs(t, err, artifact.ErrNotFound)
 }

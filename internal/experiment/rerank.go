@@ -404,10 +404,6 @@ type WindowInput struct {
 	// activity of its own waited behind every other query's queued windows.
 	Save  bool         `json:"save,omitempty"`
 	Steps []WindowStep `json:"steps,omitempty"`
-	// Remaining: the query's windows left, this one included; its request
-	// waits for a connection slot behind those of queries with more left
-	// (llm.Request.Priority), so that long queries do not end a run alone.
-	Remaining int `json:"remaining,omitempty"`
 }
 
 // AppliedWindow is a window and the permutation its answer gave.
@@ -507,7 +503,7 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	if err != nil {
 		return WindowResult{}, err
 	}
-	resp, err := c.Chat(ctx, llm.Request{Messages: msgs, Temperature: 0, Priority: in.Remaining})
+	resp, err := c.Chat(ctx, llm.Request{Messages: msgs, Temperature: 0})
 	if err != nil {
 		return WindowResult{}, err
 	}

@@ -27,10 +27,10 @@ type Conn struct {
 	system string // "KIND NAME/MODEL", the prefix of errors
 	oc     *openai.Client
 	clock  Clock
-	sem    *slots  // nil: unlimited
-	gate   *Gate   // nil: no process-wide bound
-	rpm    *bucket // nil: unlimited
-	tpm    *bucket // nil: unlimited
+	sem    chan struct{} // nil: unlimited
+	gate   *Gate         // nil: no process-wide bound
+	rpm    *bucket       // nil: unlimited
+	tpm    *bucket       // nil: unlimited
 }
 
 // secret hides the API key from fmt (%v, %+v, %#v print "[REDACTED]").
@@ -94,7 +94,7 @@ func Dial(ep Endpoint, kind string, hc *http.Client, clk Clock) (*Conn, error) {
 		c.clock = realClock{}
 	}
 	if ep.MaxConcurrency > 0 {
-		c.sem = newSlots(ep.MaxConcurrency)
+		c.sem = make(chan struct{}, ep.MaxConcurrency)
 	}
 	if ep.RequestsPerMinute > 0 {
 		// Requests are spread evenly: the bucket holds one second's worth.
@@ -140,14 +140,14 @@ func (c *Conn) OpenAI() *openai.Client { return c.oc }
 // Gate bounds the requests in flight of every connection that shares it:
 // a worker process's LLM concurrency. Only the request is counted, so the
 // work around it (prompts, audit records) overlaps other requests.
-type Gate struct{ s *slots }
+type Gate struct{ ch chan struct{} }
 
 // NewGate returns a Gate of n slots (n ≤ 0: nil, no bound).
 func NewGate(n int) *Gate {
 	if n <= 0 {
 		return nil
 	}
-	return &Gate{s: newSlots(n)}
+	return &Gate{ch: make(chan struct{}, n)}
 }
 
 // UseGate makes the connection's requests take a slot of g too (nil: none).
@@ -155,37 +155,38 @@ func NewGate(n int) *Gate {
 func (c *Conn) UseGate(g *Gate) { c.gate = g }
 
 // Acquire takes one of the endpoint's MaxConcurrency slots, then one of the
-// gate's, each behind the waiters of higher or equal priority (see slots);
-// release gives both back.
-func (c *Conn) Acquire(ctx context.Context, priority int) (release func(), err error) {
-	var gate *slots
-	if c.gate != nil {
-		gate = c.gate.s
-	}
-	take := func(s *slots) error {
-		if s == nil {
+// gate's; release gives both back.
+func (c *Conn) Acquire(ctx context.Context) (release func(), err error) {
+	take := func(ch chan struct{}) error {
+		if ch == nil {
 			return nil
 		}
-		if err := s.acquire(ctx, priority); err != nil {
-			return fmt.Errorf("%s: waiting for a connection slot: %w", c.system, err)
+		select {
+		case ch <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for a connection slot: %w", c.system, ctx.Err())
 		}
-		return nil
+	}
+	var gate chan struct{}
+	if c.gate != nil {
+		gate = c.gate.ch
 	}
 	if err := take(c.sem); err != nil {
 		return nil, err
 	}
 	if err := take(gate); err != nil {
 		if c.sem != nil {
-			c.sem.release()
+			<-c.sem
 		}
 		return nil, err
 	}
 	return func() {
 		if gate != nil {
-			gate.release()
+			<-gate
 		}
 		if c.sem != nil {
-			c.sem.release()
+			<-c.sem
 		}
 	}, nil
 }

@@ -56,9 +56,6 @@ type Request struct {
 	MaxTokens   int       `json:"max_tokens,omitempty"`
 	Seed        *int      `json:"seed,omitempty"`
 	Stop        []string  `json:"stop,omitempty"`
-	// Priority orders requests waiting for a connection slot: higher
-	// first, then in arrival order. Not part of the request sent or cached.
-	Priority int `json:"-"`
 }
 
 // Response is a chat answer. Tokens are the server's usage or, when the
@@ -189,7 +186,7 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 			// an unreadable entry is a miss; the fresh answer overwrites it
 		}
 	}
-	release, err := c.Acquire(ctx, req.Priority)
+	release, err := c.Acquire(ctx)
 	if err != nil {
 		return Response{}, err
 	}

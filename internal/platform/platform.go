@@ -284,16 +284,12 @@ func NewWorkersWithStore(c client.Client, store artifact.Store, cacheDir, taskQu
 	// The LLM worker also runs the RerankQueries/RerankQuery workflows, whose
 	// windows are local activities. Requests in flight are bounded by the
 	// gate (llmConcurrency for the process, each endpoint's own limit inside
-	// the client), where windows wait by priority (the most windows left
-	// first); 8 times as many local activities may run, so that the windows
-	// of a run's queries (8 groups of up to 50) wait there, not in the SDK's
-	// first-come queue of local activities, and so that a window's prompt and
-	// audit record do not keep a request slot idle. A waiting window holds
-	// its prompt (about 10 KB) and waits at most about 8 answers' time.
+	// the client); twice as many local activities may run, so that a
+	// window's prompt and audit record do not keep a request slot idle.
 	gate := llm.NewGate(llmConcurrency)
 	lopts := opts
 	lopts.MaxConcurrentActivityExecutionSize = llmConcurrency
-	lopts.MaxConcurrentLocalActivityExecutionSize = 8 * llmConcurrency
+	lopts.MaxConcurrentLocalActivityExecutionSize = 2 * llmConcurrency
 	// A run's group workflows start together: more pollers pick up their
 	// first tasks sooner (the first requests of a run went out 0.1 s later
 	// with the default 2).

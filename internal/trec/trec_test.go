@@ -178,3 +178,23 @@ func BenchmarkParseRun(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/200000, "ns/line")
 }
+
+// Queries may come back after others (their results join the earlier ones,
+// duplicates still found), and lines may be longer than the reader's buffer.
+func TestParseRunInterleavedAndLongLines(t *testing.T) {
+	long := strings.Repeat("x", 200_000)
+	in := "q1 Q0 a 1 3 t\nq2 Q0 a 1 3 t\nq1 Q0 b 2 2 t\nq1 Q0 " + long + " 3 1 t\n"
+	r, err := ParseRun(strings.NewReader(in), "r.txt")
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]Result{
+		"q1": {{"a", 3, 1}, {"b", 2, 2}, {long, 1, 3}},
+		"q2": {{"a", 3, 1}},
+	}, r.Entries)
+	_, err = ParseRun(strings.NewReader(in+"q2 Q0 b 2 2 t\nq1 Q0 a 9 0 t\n"), "r.txt")
+	requireInputErr(t, err, "r.txt", 6, `duplicate document "a" in query "q1"`)
+	// Fields of a comment or blank line are not a result; tabs and \r split.
+	r, err = ParseRun(strings.NewReader("# q1 Q0 z 1 1 t\n\n  \r\nq1\tQ0\tz\t1\t1\tt\r\n"), "r.txt")
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]Result{"q1": {{"z", 1, 1}}}, r.Entries)
+	assert.Equal(t, "t", r.Tag)
+}
