@@ -236,6 +236,13 @@ func primeCandidates(ref artifact.Ref, f candidatesFile) {
 	}
 	e := &candidatesEntry{done: make(chan struct{}), queries: m}
 	close(e.done)
+	addCandidatesLocked(ref, e)
+}
+
+// addCandidatesLocked adds a run's entry to the cache, dropping the oldest
+// beyond candidatesCacheRuns. Caller holds candidatesCache's lock.
+func addCandidatesLocked(ref artifact.Ref, e *candidatesEntry) {
+	c := &candidatesCache
 	c.m[ref] = e
 	c.order = append(c.order, ref)
 	if len(c.order) > candidatesCacheRuns {
@@ -251,12 +258,7 @@ func LoadQuery(ctx context.Context, s artifact.Store, ref artifact.Ref, qid stri
 	e, ok := c.m[ref]
 	if !ok {
 		e = &candidatesEntry{done: make(chan struct{})}
-		c.m[ref] = e
-		c.order = append(c.order, ref)
-		if len(c.order) > candidatesCacheRuns {
-			delete(c.m, c.order[0])
-			c.order = c.order[1:]
-		}
+		addCandidatesLocked(ref, e)
 	}
 	c.Unlock()
 	if !ok {
