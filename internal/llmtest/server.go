@@ -122,9 +122,9 @@ type LogEntry struct {
 	// small answer leaves the server's buffer.
 	Start, Answered time.Time
 	// PromptHash is the hex SHA-256 of a chat request's model and messages
-	// (roles and contents): equal for every retry of the same request, so the attempts
-	// of one request can be told apart from other requests ("" for other
-	// paths and undecodable bodies).
+	// (roles and contents): equal for every retry of the same request, so
+	// the attempts of one request can be told apart from other requests (""
+	// for other paths and undecodable bodies).
 	PromptHash string
 }
 

@@ -33,6 +33,7 @@ func controlIn[T string | []byte](id T) (rune, bool) {
 
 // eachLine calls fn with the fields of every line that is neither blank nor a
 // '#' comment, with its 1-based line number. Lines may be arbitrarily long.
+// The slice is reused from line to line; its strings may be kept.
 func eachLine(r io.Reader, name string, fn func(line int, fields []string) error) error {
 	var fields []string
 	return eachFields(r, name, func(line int, f [][]byte) error {
@@ -45,8 +46,8 @@ func eachLine(r io.Reader, name string, fn func(line int, fields []string) error
 }
 
 // eachFields is eachLine without a string per field: the fields alias a
-// buffer that the next line overwrites, so fn copies what it keeps (a run of
-// 200,000 lines parsed 5x faster without the six strings per line).
+// buffer that the next line overwrites, so fn copies what it keeps (ParseRun
+// makes one string per line instead of six: 2.3 times faster).
 func eachFields(r io.Reader, name string, fn func(line int, fields [][]byte) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var long []byte
