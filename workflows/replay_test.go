@@ -73,6 +73,6 @@ func TestReplayRecordedHistories(t *testing.T) {
 // Groups: 8 per run, of 10 to 50 queries.
 func TestGroupSize(t *testing.T) {
 	for queries, want := range map[int]int{1: 10, 80: 10, 81: 11, 200: 25, 400: 50, 401: 50, 10000: 50} {
-		require.Equal(t, want, groupSize(queries), "%d queries", queries)
+		require.Equal(t, want, GroupSize(queries), "%d queries", queries)
 	}
 }

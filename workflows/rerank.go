@@ -85,7 +85,7 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 	// Version 1 of "rerank-query-groups" reranks queriesPerChild queries per
 	// child (RerankQueries): starting a workflow per query made the server's
 	// child-start rate, not the LLM, the limit (2x the ideal wall time).
-	// Version 2 sizes the groups by the run (groupSize): each child start
+	// Version 2 sizes the groups by the run (GroupSize): each child start
 	// took the server ~10 ms, and 20 of them delayed the last group's first
 	// request by 0.2 s.
 	grouped := workflow.GetVersion(ctx, "rerank-query-groups", workflow.DefaultVersion, 2)
@@ -115,14 +115,14 @@ func RerankRun(ctx workflow.Context, in RerankRunInput) (experiment.RunResult, e
 // concurrently in version 1 of "rerank-query-groups".
 const queriesPerChild = 10
 
-// groupSize is the number of queries per RerankQueries child from version 2
+// GroupSize is the number of queries per RerankQueries child from version 2
 // on: groupsPerRun children, so that few child starts delay a run and up to
 // that many LLM workers share it, each of 10 to 50 queries. A child's
 // windows are recorded as markers of about 3 KB when its workflow task
 // completes, so 50 queries of 9 windows finished in one task (all answers
 // cached) still complete it with 1.3 MB, well under gRPC's 4 MB, and about
 // 10 events per query keep its history far below the warning threshold.
-func groupSize(queries int) int {
+func GroupSize(queries int) int {
 	return min(max((queries+groupsPerRun-1)/groupsPerRun, 10), 50)
 }
 
@@ -172,7 +172,7 @@ func rerankGroups(ctx workflow.Context, in RerankRunInput, cands experiment.Cand
 	n := len(cands.QIDs)
 	size, taskTimeout := queriesPerChild, 6*time.Second
 	if version >= 2 {
-		size, taskTimeout = groupSize(n), groupTaskTimeout
+		size, taskTimeout = GroupSize(n), groupTaskTimeout
 	}
 	var futures []workflow.ChildWorkflowFuture
 	for lo := 0; lo < n; lo += size {

@@ -200,15 +200,7 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 	require.NoError(b, err)
 	info := d.GetWorkflowExecutionInfo()
 	// The LLM phase: from the first request's arrival to the last answer.
-	var firstReq, lastReq time.Time
-	for _, e := range chatLog(llm) {
-		if firstReq.IsZero() || e.Start.Before(firstReq) {
-			firstReq = e.Start
-		}
-		if e.Answered.After(lastReq) {
-			lastReq = e.Answered
-		}
-	}
+	firstReq, lastReq, held := requestSpan(llm)
 	if tl := os.Getenv("CLIRFLOW_BENCH_TIMELINE"); tl != "" {
 		f, err := os.Create(fmt.Sprintf("%s-%dms.txt", tl, latency.Milliseconds()))
 		require.NoError(b, err)
@@ -225,11 +217,7 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		}
 		fmt.Fprintln(f)
 		t0 := info.GetStartTime().AsTime()
-		var held time.Duration
-		for _, e := range chatLog(llm) {
-			held += e.Answered.Sub(e.Start)
-		}
-		fmt.Fprintf(f, "requests from %.3fs (first arrival) to %.3fs (last answer) of the RerankRun, arrival to answer %.2f ms on average\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds(), float64(held)/float64(max(len(chatLog(llm)), 1))/1e6)
+		fmt.Fprintf(f, "requests from %.3fs (first arrival) to %.3fs (last answer) of the RerankRun, arrival to answer %.2f ms on average\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds(), float64(held)/1e6)
 		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var groups []string
 		for it.HasNext() {
@@ -260,6 +248,23 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 	}
 	b.Logf("latency %v: %d requests, max %d in flight", latency, llm.ChatRequests(), llm.Stats().MaxConcurrent)
 	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests(), lastReq.Sub(firstReq), child
+}
+
+// requestSpan returns the first request's arrival, the last answer and the
+// mean time from a request's arrival to its answer at the scripted server.
+func requestSpan(llm *llmtest.Server) (first, last time.Time, meanHeld time.Duration) {
+	log := chatLog(llm)
+	var held time.Duration
+	for _, e := range log {
+		held += e.Answered.Sub(e.Start)
+		if first.IsZero() || e.Start.Before(first) {
+			first = e.Start
+		}
+		if e.Answered.After(last) {
+			last = e.Answered
+		}
+	}
+	return first, last, held / time.Duration(max(len(log), 1))
 }
 
 func noopActivity(ctx context.Context) error { return nil }

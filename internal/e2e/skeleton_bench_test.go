@@ -94,11 +94,11 @@ type SkeletonInput struct {
 	Windows []int
 }
 
-// skeletonRun starts the queries in groups of workflows.groupSize children
+// skeletonRun starts the queries in groups of workflows.GroupSize children
 // on its own queue (the LLM queue), as RerankRun does after its candidates.
 func skeletonRun(ctx workflow.Context, in SkeletonInput) error {
 	info := workflow.GetInfo(ctx)
-	size := min(max((len(in.Windows)+7)/8, 10), 50)
+	size := workflows.GroupSize(len(in.Windows))
 	var fs []workflow.ChildWorkflowFuture
 	for lo := 0; lo < len(in.Windows); lo += size {
 		hi := min(lo+size, len(in.Windows))
@@ -208,19 +208,9 @@ func skeletonWall(b *testing.B, c client.Client, windows []int, latency time.Dur
 			require.NoError(b, err)
 			fmt.Fprintf(f, "%8.3fs %s\n", ev.GetEventTime().AsTime().Sub(t0).Seconds(), ev.GetEventType())
 		}
-		var first, last time.Time
-		var held time.Duration
-		for _, e := range chatLog(llm) {
-			held += e.Answered.Sub(e.Start)
-			if first.IsZero() || e.Start.Before(first) {
-				first = e.Start
-			}
-			if e.Answered.After(last) {
-				last = e.Answered
-			}
-		}
+		first, last, held := requestSpan(llm)
 		fmt.Fprintf(f, "slot hold %.2f ms\n", float64(skelHold.Load())/float64(skelN.Load())/1e6)
-		fmt.Fprintf(f, "requests from %.3fs to %.3fs, arrival to answer %.2f ms on average\n", first.Sub(t0).Seconds(), last.Sub(t0).Seconds(), float64(held)/float64(len(chatLog(llm)))/1e6)
+		fmt.Fprintf(f, "requests from %.3fs to %.3fs, arrival to answer %.2f ms on average\n", first.Sub(t0).Seconds(), last.Sub(t0).Seconds(), float64(held)/1e6)
 	}
 	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests()
 }
