@@ -157,3 +157,11 @@ func (a *Activities) AssembleRun(ctx context.Context, in experiment.AssembleInpu
 	out, err := experiment.AssembleRun(ctx, a.Store, in)
 	return out, classify(err)
 }
+
+// AssembleAndEvaluate assembles a reranked run and evaluates it: the end
+// of RerankRun, as a local activity of its workflow.
+func (a *Activities) AssembleAndEvaluate(ctx context.Context, in experiment.FinishInput) (experiment.FinishedRun, error) {
+	defer a.beat(ctx)()
+	out, err := experiment.AssembleAndEvaluate(ctx, a.Store, in)
+	return out, classify(err)
+}

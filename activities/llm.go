@@ -49,8 +49,8 @@ func (a *LLMActivities) SaveRanking(ctx context.Context, in experiment.QueryRank
 	return out, classify(err)
 }
 
-// SaveQuery writes a query's window audit records (one artifact) and its
-// final order: the last local activity of each query of a RerankQueries
+// SaveQuery writes a query's final order and its windows' audit records
+// (one artifact, experiment.SavedQuery): the last local activity of each query of a RerankQueries
 // group, whose windows ran with AuditLater.
 func (a *LLMActivities) SaveQuery(ctx context.Context, in experiment.SaveQueryInput) (artifact.Ref, error) {
 	c, err := a.Clients(in.Endpoint)

@@ -40,6 +40,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if before, after := platform.RaiseProcs(queues); after != before {
+		log.Printf("GOMAXPROCS %d (%d CPUs): spare Ps for LLM answers (set GOMAXPROCS to choose)", after, before)
+	}
 	cache, err := platform.CacheDir(*cacheDir, *artifacts)
 	if err != nil {
 		log.Fatal(err)

@@ -20,7 +20,7 @@ import (
 //
 //	CLIRFLOW_RECORD_HISTORY=$PWD/workflows/testdata/experiment_demo_v1.json \
 //	  go test -run TestDemoExperimentOnRealServer ./internal/e2e/
-//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v4.json \
+//	CLIRFLOW_RECORD_RERANK_HISTORY=$PWD/workflows/testdata/experiment_rerank_v5.json \
 //	  go test -run TestListwiseRerankThroughServer ./internal/e2e/
 //
 // experiment_demo_v1*.json run each dataset in a DatasetRuns child (version 1
@@ -33,7 +33,10 @@ import (
 // (version 2) whose windows advance from one selector and whose audit
 // records SaveQuery writes per query (version 1 of
 // "rerank-queries-selector"); experiment_rerank_v4*.json save each query in
-// its last window (version 1 of "rerank-save-in-last-window").
+// its last window (version 1 of "rerank-save-in-last-window");
+// experiment_rerank_v5*.json prepare the candidates, and assemble and
+// evaluate the run, in local activities (version 1 of "rerank-prepare-local"
+// and of "rerank-finish-local").
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)

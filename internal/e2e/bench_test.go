@@ -3,10 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,11 +49,14 @@ import (
 //
 // CLIRFLOW_BENCH_TIMELINE=PREFIX writes PREFIX-100ms.txt and PREFIX-0ms.txt:
 // the CPU used by this process and by the dev server during each
-// experiment, the RerankRun's history events with their times, and each
-// query group's workflow tasks; PREFIX-skeleton.txt the bare workflow's
-// events. CLIRFLOW_BENCH_CPUPROFILE=FILE writes a CPU profile of this
+// experiment, the LLM slots left unused (capacityLost), the RerankRun's
+// history events with their times, and each query group's workflow tasks;
+// PREFIX-skeleton.txt the bare workflow's events and unused slots. CLIRFLOW_BENCH_CPUPROFILE=FILE writes a CPU profile of this
 // process during the 100 ms experiment.
 func BenchmarkRerank(b *testing.B) {
+	// The workers run in this process, with bin/worker's runtime settings.
+	before, _ := platform.RaiseProcs(platform.QueuesBoth)
+	defer runtime.GOMAXPROCS(before)
 	for i := 0; i < b.N; i++ {
 		exp := demoConfig(b)
 		rel, _ := relevanceFromQrels(b, exp.Datasets[0])
@@ -218,6 +224,7 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		fmt.Fprintln(f)
 		t0 := info.GetStartTime().AsTime()
 		fmt.Fprintf(f, "requests from %.3fs (first arrival) to %.3fs (last answer) of the RerankRun, arrival to answer %.2f ms on average\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds(), float64(held)/1e6)
+		printCapacityLost(f, chatLog(llm))
 		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var groups []string
 		for it.HasNext() {
@@ -346,4 +353,56 @@ func cpuTimes() (self, kids float64) {
 		}
 	}
 	return self, kids
+}
+
+// capacityLost splits what the requests in log left of 32 slots unused
+// (in seconds of all 32) into the ramp (from the first arrival until 31
+// are in flight), the steady middle (until 31 are in flight for the last
+// time) and the tail (to the last answer); with each part's length.
+func capacityLost(log []llmtest.LogEntry) (ramp, steady, tail, rampLen, steadyLen, tailLen float64) {
+	type change struct {
+		t time.Time
+		d int
+	}
+	var cs []change
+	for _, e := range log {
+		cs = append(cs, change{e.Start, 1}, change{e.Answered, -1})
+	}
+	if len(cs) == 0 {
+		return
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].t.Before(cs[j].t) })
+	first, last := cs[0].t, cs[len(cs)-1].t
+	full, lastFull := first, first
+	n := 0
+	for _, c := range cs {
+		if n += c.d; n >= 31 {
+			if full == first {
+				full = c.t
+			}
+			lastFull = c.t
+		}
+	}
+	// lost integrates 32 minus the requests in flight over [a, z).
+	lost := func(a, z time.Time) float64 {
+		n, sum, prev := 0, 0.0, a
+		for _, c := range cs {
+			if c.t.After(z) {
+				break
+			}
+			if c.t.After(a) {
+				sum += float64(32-n) * c.t.Sub(prev).Seconds()
+				prev = c.t
+			}
+			n += c.d
+		}
+		return sum / 32
+	}
+	return lost(first, full), lost(full, lastFull), lost(lastFull, last),
+		full.Sub(first).Seconds(), lastFull.Sub(full).Seconds(), last.Sub(lastFull).Seconds()
+}
+
+func printCapacityLost(w io.Writer, log []llmtest.LogEntry) {
+	r, s, t, rl, sl, tl := capacityLost(log)
+	fmt.Fprintf(w, "slots unused, in seconds of all 32: %.3f ramp (%.3fs), %.3f steady (%.3fs), %.3f tail (%.3fs)\n", r, rl, s, sl, t, tl)
 }

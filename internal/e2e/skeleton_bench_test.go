@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -167,12 +168,23 @@ func rerankWindows(b *testing.B, c client.Client, rerankRunID string, r config.R
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(b, err)
-		a := ev.GetActivityTaskCompletedEventAttributes()
-		if a == nil {
+		// The candidates come from a local activity (version 1 of
+		// "rerank-prepare-local"), before from an activity.
+		var result *commonpb.Payloads
+		if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
+			var data struct{ ActivityType string }
+			require.NoError(b, converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data))
+			if data.ActivityType == "PrepareCandidates" {
+				result = m.GetDetails()["result"]
+			}
+		} else if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			result = a.GetResult()
+		}
+		if result == nil {
 			continue
 		}
 		var info experiment.CandidatesInfo
-		require.NoError(b, converter.GetDefaultDataConverter().FromPayloads(a.GetResult(), &info))
+		require.NoError(b, converter.GetDefaultDataConverter().FromPayloads(result, &info))
 		windows := make([]int, len(info.Counts))
 		for i, n := range info.Counts {
 			windows[i] = len(rerank.SlidingWindowPasses(n, 0, r.Top, r.Window, r.Stride, r.Passes))
@@ -211,6 +223,7 @@ func skeletonWall(b *testing.B, c client.Client, windows []int, latency time.Dur
 		first, last, held := requestSpan(llm)
 		fmt.Fprintf(f, "slot hold %.2f ms\n", float64(skelHold.Load())/float64(skelN.Load())/1e6)
 		fmt.Fprintf(f, "requests from %.3fs to %.3fs, arrival to answer %.2f ms on average\n", first.Sub(t0).Seconds(), last.Sub(t0).Seconds(), float64(held)/1e6)
+		printCapacityLost(f, chatLog(llm))
 	}
 	return info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime()), llm.ChatRequests()
 }

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/clirflow/clirflow/internal/inputerr"
 	"github.com/clirflow/clirflow/internal/llm"
 	"github.com/clirflow/clirflow/internal/rerank"
+	"github.com/clirflow/clirflow/internal/trec"
 )
 
 // rotator answers every window of three "[3] > [1] > [2]".
@@ -70,17 +72,26 @@ func TestSaveQueryWritesTheWindowsAuditRecords(t *testing.T) {
 	in := SaveQueryInput{Candidates: cands, QID: "q1", Prompt: "rankgpt", Windows: steps}
 	ref, err := SaveQuery(ctx, s, "test/rotate", in)
 	require.NoError(t, err)
+	// Saved by a process that did not send the windows: every prompt is
+	// rendered again and checked; the same artifact.
+	sent := sentPrompts
+	sentPrompts = newPromptMemo(1 << 15)
+	again, err := SaveQuery(ctx, s, "test/rotate", in)
+	sentPrompts = sent
+	require.NoError(t, err)
+	require.Equal(t, ref, again)
 
+	// One artifact: read as a ranking, the order; as an audit, the windows.
 	var qr QueryRanking
 	rb, err := artifact.ReadAll(ctx, s, ref)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(rb, &qr))
 	require.Equal(t, order, qr.Order)
-	require.Len(t, qr.Audit, 1)
+	require.Empty(t, qr.Audit)
 	var qa QueryAudit
-	ab, err := artifact.ReadAll(ctx, s, qr.Audit[0])
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(ab, &qa))
+	require.NoError(t, json.Unmarshal(rb, &qa))
+	require.Equal(t, "q1", qa.QID)
+	require.Equal(t, cands, qa.Candidates)
 	require.Len(t, qa.Windows, len(each))
 	for i, res := range each {
 		var want AuditRecord
@@ -214,4 +225,121 @@ func TestPrimedCandidatesAreTheStoredOnes(t *testing.T) {
 	primeCandidates(bad, file)
 	_, err = LoadQuery(ctx, s, bad, "q1")
 	require.ErrorIs(t, err, artifact.ErrNotFound)
+}
+
+// The memo of sent prompts keeps the newest entries, answers only for the
+// hash recorded, and keys windows by everything that renders them.
+func TestPromptMemo(t *testing.T) {
+	m := newPromptMemo(2)
+	k := func(docs ...string) [32]byte { return windowKey("sha256:c", "q1", "rankgpt", docs) }
+	require.NotEqual(t, k("d1", "d2"), k("d2", "d1"))
+	require.NotEqual(t, k("d1d2"), k("d1", "d2"), "lengths are part of the key")
+	require.NotEqual(t, windowKey("sha256:c", "q1", "rankzephyr", []string{"d1"}), k("d1"))
+	require.NotEqual(t, windowKey("sha256:c", "q2", "rankgpt", []string{"d1"}), k("d1"))
+	require.NotEqual(t, windowKey("sha256:d", "q1", "rankgpt", []string{"d1"}), k("d1"))
+	require.False(t, m.has(k("a"), "x"))
+	m.add(k("a"), "x")
+	m.add(k("b"), "y")
+	require.True(t, m.has(k("a"), "x"))
+	require.False(t, m.has(k("a"), "y"), "another hash")
+	m.add(k("a"), "x2") // again: replaced, not a new entry
+	m.add(k("c"), "z")  // evicts the oldest, a
+	require.False(t, m.has(k("a"), "x2"))
+	require.True(t, m.has(k("b"), "y"))
+	require.True(t, m.has(k("c"), "z"))
+	m.add(k("d"), "w") // evicts b
+	require.False(t, m.has(k("b"), "y"))
+	require.True(t, m.has(k("c"), "z"))
+	require.True(t, m.has(k("d"), "w"))
+}
+
+// AssembleRun indexes each query's audit trail: a SavedQuery is its own, a
+// ranking saved with Audit references (PRP passes, runs saved before) names
+// them.
+func TestAssembleRunIndexesBothRankingForms(t *testing.T) {
+	ctx := context.Background()
+	s, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	cands, r1, r2, pass := assembleFixture(t, s)
+
+	out, err := AssembleRun(ctx, s, AssembleInput{Candidates: cands, Rankings: []artifact.Ref{r1, r2}, Tag: "t", RerankKey: "k"})
+	require.NoError(t, err)
+	var index map[string][]artifact.Ref
+	ib, err := artifact.ReadAll(ctx, s, out.Audit)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(ib, &index))
+	require.Equal(t, map[string][]artifact.Ref{"q1": {r1}, "q2": {pass}}, index)
+	rb, err := artifact.ReadAll(ctx, s, out.Run.Ref)
+	require.NoError(t, err)
+	run, err := trec.ParseRun(bytes.NewReader(rb), "run")
+	require.NoError(t, err)
+	ids := func(qid string) []string {
+		rs := append([]trec.Result(nil), run.Entries[qid]...)
+		trec.SortResults(rs)
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.DocID)
+		}
+		return out
+	}
+	var saved SavedQuery
+	sb, err := artifact.ReadAll(ctx, s, r1)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(sb, &saved))
+	require.Len(t, saved.Windows, 2)
+	require.Equal(t, saved.Order, ids("q1"))
+	require.Equal(t, []string{"d5", "d4", "d1"}, ids("q2"), "the reranked top, then the rest")
+
+	// Evaluated as built, the run scores exactly as read back: the same
+	// per-query table (artifact) and summary.
+	qrels, err := artifact.Put(ctx, s, []byte("q1 0 d3 1\nq1 0 d2 2\nq2 0 d1 1\nq2 0 d4 1\n"))
+	require.NoError(t, err)
+	evalIn := EvalInput{Qrels: qrels, Run: out.Run.Ref, Metrics: []string{"map", "ndcg_cut.3", "recip_rank", "runid"}}
+	want, err := Evaluate(ctx, s, evalIn)
+	require.NoError(t, err)
+	s2, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	_, r1b, r2b, _ := assembleFixture(t, s2) // other times in q1's records
+	qrels2, err := artifact.Put(ctx, s2, []byte("q1 0 d3 1\nq1 0 d2 2\nq2 0 d1 1\nq2 0 d4 1\n"))
+	require.NoError(t, err)
+	fin, err := AssembleAndEvaluate(ctx, s2, FinishInput{
+		Assemble: AssembleInput{Candidates: cands, Rankings: []artifact.Ref{r1b, r2b}, Tag: "t", RerankKey: "k"},
+		Eval:     EvalInput{Qrels: qrels2, Metrics: evalIn.Metrics},
+	})
+	require.NoError(t, err)
+	require.Equal(t, out.Run, fin.Assembled.Run, "the same run file")
+	require.False(t, fin.Eval.Cached, "evaluated, not looked up")
+	require.Equal(t, want, fin.Eval)
+}
+
+// assembleFixture stores two queries' candidates and rankings in s: q1's
+// a SavedQuery of two windows, q2's a ranking naming an audit artifact.
+func assembleFixture(t *testing.T, s artifact.Store) (cands, r1, r2, pass artifact.Ref) {
+	ctx := context.Background()
+	b, err := json.Marshal(candidatesFile{
+		Passages: map[string]string{"d1": "one", "d2": "two", "d3": "three", "d4": "four", "d5": "five"},
+		Queries: []candidatesQuery{
+			{QID: "q1", Query: "numbers", Docs: []string{"d1", "d2", "d3", "d4", "d5"}},
+			{QID: "q2", Query: "more", Docs: []string{"d4", "d5"}, Rest: []string{"d1"}},
+		},
+	})
+	require.NoError(t, err)
+	cands, err = artifact.Put(ctx, s, b)
+	require.NoError(t, err)
+	var steps []WindowStep
+	var applied []AppliedWindow
+	for _, w := range rerank.SlidingWindows(5, 0, 5, 3, 2) {
+		res, err := RerankWindow(ctx, s, rotator{}, WindowInput{Candidates: cands, QID: "q1", Applied: applied,
+			Start: w.Start, End: w.End, Prompt: "rankgpt", AuditLater: true})
+		require.NoError(t, err)
+		applied = append(applied, AppliedWindow{Start: w.Start, End: w.End, Permutation: res.Permutation})
+		steps = append(steps, res.Step(w.Start, w.End))
+	}
+	r1, err = SaveQuery(ctx, s, "test/rotate", SaveQueryInput{Candidates: cands, QID: "q1", Prompt: "rankgpt", Windows: steps})
+	require.NoError(t, err)
+	pass, err = putJSON(ctx, s, []string{"a PRP pass"})
+	require.NoError(t, err)
+	r2, err = SaveRanking(ctx, s, QueryRanking{QID: "q2", Order: []string{"d5", "d4"}, Audit: []artifact.Ref{pass}})
+	require.NoError(t, err)
+	return cands, r1, r2, pass
 }

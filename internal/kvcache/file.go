@@ -154,6 +154,12 @@ func (c *FileCache) Put(key, value string) error {
 	if _, err := s.f.Write(buf); err != nil {
 		return fmt.Errorf("translation cache: %w", err)
 	}
+	// When the line landed right after what was read (nothing else was
+	// appended in between), it counts as read: a later miss in this shard
+	// does not open and read the process's own lines again.
+	if end, err := s.f.Seek(0, io.SeekCurrent); err == nil && end == s.offset+int64(len(buf)) {
+		s.offset = end
+	}
 	s.needNewline = false
 	s.m[key] = value
 	return nil

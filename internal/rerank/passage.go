@@ -3,6 +3,8 @@ package rerank
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // bracketNumber is rank_llm's _replace_number pattern \[(\d+)\]; Python's \d on str matches every
@@ -18,8 +20,36 @@ func ReplaceNumbers(s string) string {
 	return bracketNumber.ReplaceAllString(s, "($1)")
 }
 
-// NormalizeSpace collapses every run of white space to one space and trims the ends.
-func NormalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+// NormalizeSpace collapses every run of white space (unicode.IsSpace) to one space and trims the
+// ends: strings.Join(strings.Fields(s), " ") in one pass and one allocation (it runs over every
+// candidate passage of a run, which made it a fifth of preparing the candidates).
+func NormalizeSpace(s string) string {
+	b := make([]byte, 0, len(s))
+	space := false // white space seen since the last word
+	for i := 0; i < len(s); {
+		c, size := s[i], 1
+		isSpace := asciiSpace[c]
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			isSpace = unicode.IsSpace(r)
+		}
+		if isSpace {
+			space = true
+		} else {
+			if space && len(b) > 0 {
+				b = append(b, ' ')
+			}
+			space = false
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+// asciiSpace is strings.Fields' ASCII white space.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // PassageText is the text of one candidate in a listwise prompt, following rank_llm's
 // convert_doc_to_prompt_content: "Title: {title} Content: {text}" when there is a (non-blank) title,

@@ -1,6 +1,7 @@
 package rerank
 
 import (
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -113,4 +114,25 @@ func TestPairwisePassageText(t *testing.T) {
 	tok, err := NewTiktoken("")
 	require.NoError(t, err)
 	assert.LessOrEqual(t, tok.Count(PairwisePassageText("T", strings.Repeat("word ", 500), 128, tok)), 128)
+}
+
+// NormalizeSpace is strings.Fields joined by single spaces, for ASCII and
+// Unicode white space, invalid UTF-8 and every mix of them.
+func TestNormalizeSpaceIsFieldsJoined(t *testing.T) {
+	cases := []string{"", " ", "a", " a ", "a  b", "\ta\nb\r\n", "a\u00a0b\u2003c\u0085d", "\u3000x\u3000",
+		"\xff \xfe\x80", "a\x00b", "é  ü", "x\u200by", " \v\f "}
+	pieces := []string{" ", "\t", "\n", "a", "é", "\u00a0", "\u2028", "\xff", "[1]", "\x85", "\xc2"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		if got, want := NormalizeSpace(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Fatalf("NormalizeSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

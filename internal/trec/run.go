@@ -4,8 +4,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/clirflow/clirflow/internal/inputerr"
 )
@@ -106,10 +107,18 @@ func ParseRun(r io.Reader, name string) (*Run, error) {
 // ties broken by document id descending (byte order). The rank column plays
 // no part.
 func SortResults(rs []Result) {
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Score != rs[j].Score {
-			return rs[i].Score > rs[j].Score
-		}
-		return rs[i].DocID > rs[j].DocID
-	})
+	// Runs are mostly written in this order already: checking is a pass.
+	if !slices.IsSortedFunc(rs, compareResults) {
+		slices.SortFunc(rs, compareResults)
+	}
+}
+
+func compareResults(a, b Result) int {
+	switch {
+	case a.Score > b.Score:
+		return -1
+	case a.Score < b.Score:
+		return 1
+	}
+	return strings.Compare(b.DocID, a.DocID)
 }
