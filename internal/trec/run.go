@@ -1,6 +1,7 @@
 package trec
 
 import (
+	"cmp"
 	"io"
 	"math"
 	"os"
@@ -113,12 +114,10 @@ func SortResults(rs []Result) {
 	}
 }
 
+// compareResults: higher score first, then the greater document id.
 func compareResults(a, b Result) int {
-	switch {
-	case a.Score > b.Score:
-		return -1
-	case a.Score < b.Score:
-		return 1
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
 	}
 	return strings.Compare(b.DocID, a.DocID)
 }
