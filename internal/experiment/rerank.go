@@ -903,14 +903,16 @@ func readRanking(ctx context.Context, s artifact.Store, ref artifact.Ref) (Query
 	if err != nil {
 		return QueryRanking{}, err
 	}
+	// A SavedQuery names its candidates; its windows are skipped, not
+	// decoded (they were a third of the time).
 	var qr struct {
 		QueryRanking
-		Windows json.RawMessage `json:"windows"` // a SavedQuery's
+		Candidates artifact.Ref `json:"candidates"`
 	}
 	if err := json.Unmarshal(b, &qr); err != nil {
 		return QueryRanking{}, fmt.Errorf("ranking artifact %s is damaged: %w", ref, err)
 	}
-	if qr.Audit == nil && len(qr.Windows) > 0 && string(qr.Windows) != "null" {
+	if qr.Audit == nil && qr.Candidates != "" {
 		qr.Audit = []artifact.Ref{ref}
 	}
 	return qr.QueryRanking, nil
