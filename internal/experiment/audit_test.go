@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -261,6 +262,10 @@ func TestAssembleRunIndexesBothRankingForms(t *testing.T) {
 	s, err := artifact.NewFS(t.TempDir())
 	require.NoError(t, err)
 	cands, r1, r2, pass := assembleFixture(t, s)
+	// Read from the store, as in a worker that did not save q1 (the run in
+	// s2 below takes it from this process's memory: the same results).
+	_, ok := savedRankings.take(r1)
+	require.True(t, ok, "SaveQuery keeps what it saved")
 
 	out, err := AssembleRun(ctx, s, AssembleInput{Candidates: cands, Rankings: []artifact.Ref{r1, r2}, Tag: "t", RerankKey: "k"})
 	require.NoError(t, err)
@@ -342,4 +347,31 @@ func assembleFixture(t *testing.T, s artifact.Store) (cands, r1, r2, pass artifa
 	r2, err = SaveRanking(ctx, s, QueryRanking{QID: "q2", Order: []string{"d5", "d4"}, Audit: []artifact.Ref{pass}})
 	require.NoError(t, err)
 	return cands, r1, r2, pass
+}
+
+// The cache of saved rankings gives each one once and drops the oldest
+// that were never taken.
+func TestRankingCache(t *testing.T) {
+	c := &rankingCache{max: 2}
+	c.put("a", QueryRanking{QID: "qa"})
+	c.put("b", QueryRanking{QID: "qb"})
+	r, ok := c.take("a")
+	require.True(t, ok)
+	require.Equal(t, "qa", r.QID)
+	_, ok = c.take("a")
+	require.False(t, ok, "taken once")
+	c.put("c", QueryRanking{QID: "qc"})
+	c.put("d", QueryRanking{QID: "qd"}) // full: b, the oldest left, goes
+	_, ok = c.take("b")
+	require.False(t, ok)
+	for _, k := range []artifact.Ref{"c", "d"} {
+		_, ok := c.take(k)
+		require.True(t, ok, k)
+	}
+	for i := range 10 { // taken places are compacted away
+		k := artifact.Ref(fmt.Sprint(i))
+		c.put(k, QueryRanking{})
+		c.take(k)
+	}
+	require.LessOrEqual(t, len(c.order), 2*c.max)
 }

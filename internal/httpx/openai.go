@@ -3,8 +3,10 @@ package httpx
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -37,9 +39,46 @@ func (h *HeaderHolder) Header() http.Header {
 	return h.h
 }
 
+type slotKey struct{}
+
+// Acquirer takes a concurrency slot; release gives it back.
+type Acquirer func(ctx context.Context) (release func(), err error)
+
+type slot struct {
+	acquire Acquirer
+	timeout time.Duration
+}
+
+// WithSlot returns ctx whose requests sent through a HeaderDoer each hold a
+// slot taken by acquire from just before they are sent (the request body
+// already encoded) until their answer's body is closed, so that a
+// concurrency limit counts requests, not the work around them. timeout > 0
+// bounds each request from when it has its slot (the wait excluded).
+func WithSlot(ctx context.Context, acquire Acquirer, timeout time.Duration) context.Context {
+	return context.WithValue(ctx, slotKey{}, slot{acquire, timeout})
+}
+
 // Do sends req with the wrapped client.
 func (d *HeaderDoer) Do(req *http.Request) (*http.Response, error) {
+	done := func() {}
+	if sl, ok := req.Context().Value(slotKey{}).(slot); ok {
+		release, err := sl.acquire(req.Context())
+		if err != nil {
+			return nil, err
+		}
+		done = release
+		if sl.timeout > 0 {
+			ctx, cancel := context.WithTimeout(req.Context(), sl.timeout)
+			req = req.WithContext(ctx)
+			done = func() { cancel(); release() }
+		}
+	}
 	resp, err := d.Client.Do(req)
+	if err != nil {
+		done()
+	} else {
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: sync.OnceFunc(done)}
+	}
 	if err == nil && resp.StatusCode >= 300 {
 		if h, ok := req.Context().Value(headerKey{}).(*HeaderHolder); ok {
 			h.mu.Lock()
@@ -67,4 +106,16 @@ func OpenAIStatus(err error, errorMessage func(body []byte) string) (status int,
 		}
 	}
 	return status, msg
+}
+
+// releasingBody ends its request when closed: its slot and its timeout.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
 }

@@ -323,6 +323,24 @@ func TestMaxConcurrency(t *testing.T) {
 	assert.GreaterOrEqual(t, st.MaxConcurrent, 1)
 }
 
+// A request's timeout runs from when it has its slot: one that waited for
+// the slot longer than the timeout still gets its full time.
+func TestTimeoutExcludesTheSlotWait(t *testing.T) {
+	s := llmtest.NewServer(llmtest.ServerOptions{Latency: 150 * time.Millisecond})
+	defer s.Close()
+	c := newClient(t, s, llm.Endpoint{MaxConcurrency: 1}, llm.Options{Timeout: time.Second})
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.Chat(context.Background(), userReq(fmt.Sprint("w", i))) })
+	}
+	wg.Wait()
+	for _, err := range errs { // the last waited ~1.05 s for its slot
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, s.Stats().MaxConcurrent)
+}
+
 func TestMaxConcurrencyWaitHonoursContext(t *testing.T) {
 	s := llmtest.NewServer(llmtest.ServerOptions{Schedule: map[int]llmtest.Fault{1: {Kind: llmtest.FaultTimeout}}})
 	defer s.Close()
