@@ -276,6 +276,7 @@ func RetrieveDense(ctx context.Context, s artifact.Store, vs vector.VectorStore,
 	if out.Ref, err = artifact.Put(ctx, s, buf.Bytes()); err != nil {
 		return out, err
 	}
+	primeRun(out.Ref, in.Tag, rankings)
 	out.NumQueries = len(rankings)
 	out.Embed = embedDelta(before, em.Stats())
 	return out, s.PutMemo(ctx, key, out.RunInfo)
@@ -347,6 +348,7 @@ func Fuse(ctx context.Context, s artifact.Store, in FuseInput) (RunInfo, error) 
 	if out.Ref, err = artifact.Put(ctx, s, buf.Bytes()); err != nil {
 		return RunInfo{}, err
 	}
+	primeRun(out.Ref, in.Tag, rankings)
 	out.NumQueries = len(rankings)
 	return out, s.PutMemo(ctx, key, out)
 }

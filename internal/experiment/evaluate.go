@@ -49,11 +49,7 @@ func evaluate(ctx context.Context, s artifact.Store, in EvalInput, run *trec.Run
 		return EvalInfo{}, err
 	}
 	if run == nil {
-		rb, err := artifact.ReadAll(ctx, s, in.Run)
-		if err != nil {
-			return EvalInfo{}, err
-		}
-		if run, err = trec.ParseRun(bytes.NewReader(rb), "run "+string(in.Run)); err != nil {
+		if run, err = readRun(ctx, s, in.Run); err != nil {
 			return EvalInfo{}, err
 		}
 	}

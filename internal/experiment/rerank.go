@@ -115,9 +115,9 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 		}
 		return out, nil
 	}
-	// The corpus is decoded while the run and topics are read and parsed
-	// (independent, and each about a quarter of this step): documents wait
-	// in a bounded channel until the candidates' documents are known.
+	// The corpus is decoded while the run (from memory when this worker
+	// wrote it: readRun) and the topics are read: documents wait in a
+	// bounded channel until the candidates' documents are known.
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel() // an early return stops the decoder
 	docs := make(chan dataset.Document, 4096)
@@ -133,11 +133,7 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 			}
 		})
 	}()
-	rb, err := artifact.ReadAll(ctx, s, in.Run)
-	if err != nil {
-		return out, err
-	}
-	run, err := trec.ParseRun(bytes.NewReader(rb), "run "+string(in.Run))
+	run, err := readRun(ctx, s, in.Run)
 	if err != nil {
 		return out, err
 	}

@@ -189,6 +189,7 @@ func Retrieve(ctx context.Context, s artifact.Store, in RetrieveInput) (RunInfo,
 	if out.Ref, err = artifact.Put(ctx, s, buf.Bytes()); err != nil {
 		return RunInfo{}, err
 	}
+	primeRun(out.Ref, in.Tag, rankings)
 	out.NumQueries = len(rankings)
 	return out, s.PutMemo(ctx, key, out)
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -197,4 +199,45 @@ func TestParseRunInterleavedAndLongLines(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string][]Result{"q1": {{"z", 1, 1}}}, r.Entries)
 	assert.Equal(t, "t", r.Tag)
+}
+
+// RunOf is what ParseRun reads back from WriteRun's file: scores rounded
+// alike (ties made by rounding included), ranks per ranking, a query split
+// in two rankings, the last tag; and it refuses what ParseRun refuses.
+func TestRunOfIsTheParsedRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 50 {
+		var rks []Ranking
+		for q := range 1 + rng.IntN(5) {
+			rk := Ranking{QID: fmt.Sprint("q", q%3)}
+			for d := range rng.IntN(30) {
+				rk.Hits = append(rk.Hits, Result{DocID: fmt.Sprintf("d%d-%d", q, d), Score: float64(rng.IntN(5)) + rng.Float64()*1e-6 - 3})
+			}
+			rks = append(rks, rk)
+		}
+		var buf bytes.Buffer
+		if err := WriteRun(&buf, "tag", rks); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := RunOf("run x", "tag", rks)
+		want, err := ParseRun(&buf, "run x")
+		if err != nil {
+			if ok {
+				t.Fatalf("case %d: ParseRun refused (%v), RunOf did not", n, err)
+			}
+			continue
+		}
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: RunOf %+v, ParseRun %+v", n, got, want)
+		}
+	}
+	for name, rks := range map[string][]Ranking{
+		"no results":          {{QID: "q1"}},
+		"a document twice":    {{QID: "q1", Hits: []Result{{DocID: "d"}}}, {QID: "q1", Hits: []Result{{DocID: "d"}}}},
+		"a control character": {{QID: "q1", Hits: []Result{{DocID: "d\x01"}}}},
+	} {
+		if _, ok := RunOf("r", "t", rks); ok {
+			t.Errorf("%s: RunOf accepted what ParseRun refuses", name)
+		}
+	}
 }

@@ -67,3 +67,47 @@ func checkToken(s string) error {
 	}
 	return nil
 }
+
+// RunOf is the Run that ParseRun(…, name) returns for what WriteRun(…, tag,
+// rankings) writes, built without writing and parsing: scores rounded to
+// the file's six decimals, ranks 1..n in each ranking's order. rankings
+// must be ones WriteRun accepted; ok is false when ParseRun would refuse
+// the file (no results, a document twice in a query, a control character in
+// an id).
+func RunOf(name, tag string, rankings []Ranking) (run *Run, ok bool) {
+	run = &Run{Name: name, Entries: map[string][]Result{}}
+	seen := map[string]map[string]bool{}
+	var buf []byte
+	for _, rk := range rankings {
+		if len(rk.Hits) == 0 {
+			continue
+		}
+		if _, bad := controlIn(rk.QID); bad {
+			return nil, false
+		}
+		docs := seen[rk.QID]
+		if docs == nil {
+			docs = make(map[string]bool, len(rk.Hits))
+			seen[rk.QID] = docs
+		}
+		hits := run.Entries[rk.QID]
+		for j, h := range rk.Hits {
+			if _, bad := controlIn(h.DocID); bad || docs[h.DocID] {
+				return nil, false
+			}
+			docs[h.DocID] = true
+			buf = strconv.AppendFloat(buf[:0], h.Score, 'f', 6, 64)
+			score, err := strconv.ParseFloat(string(buf), 64)
+			if err != nil {
+				return nil, false
+			}
+			hits = append(hits, Result{DocID: h.DocID, Score: score, Rank: j + 1})
+		}
+		run.Entries[rk.QID] = hits
+		run.Tag = tag
+	}
+	if len(run.Entries) == 0 {
+		return nil, false
+	}
+	return run, true
+}
