@@ -76,7 +76,7 @@ func TestSaveQueryWritesTheWindowsAuditRecords(t *testing.T) {
 	// Saved by a process that did not send the windows: every prompt is
 	// rendered again and checked; the same artifact.
 	sent := sentPrompts
-	sentPrompts = newPromptMemo(1 << 15)
+	sentPrompts = newFIFOCache[[32]byte, string](1 << 15)
 	again, err := SaveQuery(ctx, s, "test/rotate", in)
 	sentPrompts = sent
 	require.NoError(t, err)
@@ -228,30 +228,15 @@ func TestPrimedCandidatesAreTheStoredOnes(t *testing.T) {
 	require.ErrorIs(t, err, artifact.ErrNotFound)
 }
 
-// The memo of sent prompts keeps the newest entries, answers only for the
-// hash recorded, and keys windows by everything that renders them.
-func TestPromptMemo(t *testing.T) {
-	m := newPromptMemo(2)
+// Windows are keyed by everything that renders them.
+func TestWindowKey(t *testing.T) {
 	k := func(docs ...string) [32]byte { return windowKey("sha256:c", "q1", "rankgpt", docs) }
+	require.Equal(t, k("d1", "d2"), k("d1", "d2"))
 	require.NotEqual(t, k("d1", "d2"), k("d2", "d1"))
 	require.NotEqual(t, k("d1d2"), k("d1", "d2"), "lengths are part of the key")
 	require.NotEqual(t, windowKey("sha256:c", "q1", "rankzephyr", []string{"d1"}), k("d1"))
 	require.NotEqual(t, windowKey("sha256:c", "q2", "rankgpt", []string{"d1"}), k("d1"))
 	require.NotEqual(t, windowKey("sha256:d", "q1", "rankgpt", []string{"d1"}), k("d1"))
-	require.False(t, m.has(k("a"), "x"))
-	m.add(k("a"), "x")
-	m.add(k("b"), "y")
-	require.True(t, m.has(k("a"), "x"))
-	require.False(t, m.has(k("a"), "y"), "another hash")
-	m.add(k("a"), "x2") // again: replaced, not a new entry
-	m.add(k("c"), "z")  // evicts the oldest, a
-	require.False(t, m.has(k("a"), "x2"))
-	require.True(t, m.has(k("b"), "y"))
-	require.True(t, m.has(k("c"), "z"))
-	m.add(k("d"), "w") // evicts b
-	require.False(t, m.has(k("b"), "y"))
-	require.True(t, m.has(k("c"), "z"))
-	require.True(t, m.has(k("d"), "w"))
 }
 
 // AssembleRun indexes each query's audit trail: a SavedQuery is its own, a
@@ -349,28 +334,36 @@ func assembleFixture(t *testing.T, s artifact.Store) (cands, r1, r2, pass artifa
 	return cands, r1, r2, pass
 }
 
-// The cache of saved rankings gives each one once and drops the oldest
-// that were never taken.
-func TestRankingCache(t *testing.T) {
-	c := &rankingCache{max: 2}
-	c.put("a", QueryRanking{QID: "qa"})
-	c.put("b", QueryRanking{QID: "qb"})
-	r, ok := c.take("a")
+// The worker's caches keep the newest entries: a key put again keeps its
+// place with its new value, a taken key is given once, and the places of
+// taken keys do not pile up.
+func TestFIFOCache(t *testing.T) {
+	c := newFIFOCache[string, int](2)
+	c.put("a", 1)
+	c.put("b", 2)
+	c.put("a", 10) // replaced, still the oldest
+	v, ok := c.get("a")
 	require.True(t, ok)
-	require.Equal(t, "qa", r.QID)
-	_, ok = c.take("a")
-	require.False(t, ok, "taken once")
-	c.put("c", QueryRanking{QID: "qc"})
-	c.put("d", QueryRanking{QID: "qd"}) // full: b, the oldest left, goes
-	_, ok = c.take("b")
+	require.Equal(t, 10, v)
+	c.put("c", 3) // full: a goes
+	_, ok = c.get("a")
 	require.False(t, ok)
-	for _, k := range []artifact.Ref{"c", "d"} {
-		_, ok := c.take(k)
+	v, ok = c.take("b")
+	require.True(t, ok)
+	require.Equal(t, 2, v)
+	_, ok = c.take("b")
+	require.False(t, ok, "taken once")
+	c.put("d", 4)
+	c.put("e", 5) // full again: c, the oldest left, goes
+	_, ok = c.get("c")
+	require.False(t, ok)
+	for _, k := range []string{"d", "e"} {
+		_, ok := c.get(k)
 		require.True(t, ok, k)
 	}
-	for i := range 10 { // taken places are compacted away
-		k := artifact.Ref(fmt.Sprint(i))
-		c.put(k, QueryRanking{})
+	for i := range 10 {
+		k := fmt.Sprint(i)
+		c.put(k, i)
 		c.take(k)
 	}
 	require.LessOrEqual(t, len(c.order), 2*c.max)

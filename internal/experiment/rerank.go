@@ -532,7 +532,7 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 	}
 	if in.AuditLater {
 		out.Answer, out.At, out.PromptSHA = resp.Content, time.Now().UTC(), promptSHA(msgs)
-		sentPrompts.add(windowKey(in.Candidates, in.QID, in.Prompt, docs), out.PromptSHA)
+		sentPrompts.put(windowKey(in.Candidates, in.QID, in.Prompt, docs), out.PromptSHA)
 		if in.Save {
 			// A retry after a failed save asks the response cache, not the
 			// model; the record then shows that attempt's cache hit.
@@ -568,45 +568,7 @@ func promptSHA(msgs []llm.Message) string {
 // prompt: SaveQuery checks only the windows that ran elsewhere (another
 // worker, an older binary). Rendering and hashing every window again took
 // 0.11 s of the worker's CPU in a 200-query run (pprof).
-var sentPrompts = newPromptMemo(1 << 15)
-
-// promptMemo is a bounded map from windowKey to prompt hash; the oldest
-// entries go first (a query's windows are saved soon after they ran).
-type promptMemo struct {
-	mu   sync.Mutex
-	m    map[[32]byte]string
-	ring [][32]byte // insertion order, reused circularly
-	next int
-	size int
-}
-
-func newPromptMemo(n int) *promptMemo { return &promptMemo{size: n} }
-
-func (p *promptMemo) add(k [32]byte, sha string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.m == nil { // allocated by the first listwise window
-		p.m, p.ring = map[[32]byte]string{}, make([][32]byte, p.size)
-	}
-	if _, ok := p.m[k]; ok {
-		p.m[k] = sha
-		return
-	}
-	if old := p.ring[p.next]; len(p.m) == len(p.ring) {
-		delete(p.m, old)
-	}
-	p.ring[p.next] = k
-	p.next = (p.next + 1) % len(p.ring)
-	p.m[k] = sha
-}
-
-// has reports whether k was rendered here into a prompt hashing to sha.
-func (p *promptMemo) has(k [32]byte, sha string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	got, ok := p.m[k]
-	return ok && got == sha
-}
+var sentPrompts = newFIFOCache[[32]byte, string](1 << 15)
 
 // windowKey names a listwise window's prompt by what renders it: the
 // candidates, the query, the template and the documents in window order.
@@ -735,7 +697,7 @@ func SaveQuery(ctx context.Context, s artifact.Store, endpointID string, in Save
 		// The record is only worth keeping if its prompt can be rendered
 		// again: check that now, unless this process rendered it from the
 		// same candidates, template and documents and sent exactly that.
-		if !sentPrompts.has(windowKey(in.Candidates, in.QID, in.Prompt, docs), w.PromptSHA) {
+		if sha, ok := sentPrompts.get(windowKey(in.Candidates, in.QID, in.Prompt, docs)); !ok || sha != w.PromptSHA {
 			if _, err := renderWindow(q, in.Prompt, docs, w.PromptSHA); err != nil {
 				return "", inputerr.Field(fmt.Sprintf("windows[%d]", i), "query %s window [%d,%d): %v", in.QID, w.Start, w.End, err)
 			}
@@ -759,43 +721,7 @@ func SaveQuery(ctx context.Context, s artifact.Store, endpointID string, in Save
 // reads and decodes none of its queries' files again (200 of them took
 // 15-20 ms of the end of a run). Artifacts are immutable, so an entry is
 // what the file holds; rankings saved elsewhere are read from the store.
-var savedRankings = &rankingCache{max: 1 << 12}
-
-type rankingCache struct {
-	mu    sync.Mutex
-	m     map[artifact.Ref]QueryRanking
-	order []artifact.Ref // insertion order, for dropping the oldest; may hold taken ones
-	max   int
-}
-
-func (c *rankingCache) put(ref artifact.Ref, r QueryRanking) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[artifact.Ref]QueryRanking{}
-	}
-	if _, ok := c.m[ref]; ok {
-		return
-	}
-	if len(c.order) >= 2*c.max { // drop the places of rankings taken
-		c.order = slices.DeleteFunc(c.order, func(r artifact.Ref) bool { _, ok := c.m[r]; return !ok })
-	}
-	for len(c.m) >= c.max { // rankings never assembled (a failed run)
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.m[ref] = r
-	c.order = append(c.order, ref)
-}
-
-// take returns and forgets the ranking saved under ref.
-func (c *rankingCache) take(ref artifact.Ref) (QueryRanking, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.m[ref]
-	delete(c.m, ref) // its place in order goes at the next compaction
-	return r, ok
-}
+var savedRankings = newFIFOCache[artifact.Ref, QueryRanking](1 << 12)
 
 // SavedQuery is a listwise query's ranking with its windows' audit records:
 // read as a QueryRanking it is the order (with no Audit: the artifact is

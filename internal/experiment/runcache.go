@@ -3,7 +3,6 @@ package experiment
 import (
 	"bytes"
 	"context"
-	"sync"
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/trec"
@@ -16,18 +15,12 @@ import (
 // stage took 13-40 ms. Artifacts are immutable, so a cached run is the
 // file's; runs written elsewhere are read from the store. Callers must not
 // modify a run they get.
-var writtenRuns = &runCache{}
+var writtenRuns = newFIFOCache[artifact.Ref, *trec.Run](runCacheRuns)
 
 const (
 	runCacheRuns    = 4       // runs kept
 	runCacheResults = 200_000 // larger runs are not kept
 )
-
-type runCache struct {
-	mu   sync.Mutex
-	refs []artifact.Ref // oldest first
-	runs map[artifact.Ref]*trec.Run
-}
 
 // primeRun records the run written under ref from tag and rankings.
 func primeRun(ref artifact.Ref, tag string, rankings []trec.Ranking) {
@@ -42,30 +35,12 @@ func primeRun(ref artifact.Ref, tag string, rankings []trec.Ranking) {
 	if !ok {
 		return
 	}
-	c := writtenRuns
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.runs == nil {
-		c.runs = map[artifact.Ref]*trec.Run{}
-	}
-	if _, ok := c.runs[ref]; ok {
-		return
-	}
-	if len(c.refs) == runCacheRuns {
-		delete(c.runs, c.refs[0])
-		c.refs = c.refs[1:]
-	}
-	c.refs = append(c.refs, ref)
-	c.runs[ref] = run
+	writtenRuns.put(ref, run)
 }
 
 // readRun returns the run stored under ref, parsed.
 func readRun(ctx context.Context, s artifact.Store, ref artifact.Ref) (*trec.Run, error) {
-	c := writtenRuns
-	c.mu.Lock()
-	run, ok := c.runs[ref]
-	c.mu.Unlock()
-	if ok {
+	if run, ok := writtenRuns.get(ref); ok {
 		return run, nil
 	}
 	b, err := artifact.ReadAll(ctx, s, ref)

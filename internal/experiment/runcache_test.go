@@ -36,9 +36,9 @@ func TestWrittenRunsAreTheParsedFiles(t *testing.T) {
 	got, err := readRun(ctx, s, first)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
-	writtenRuns.mu.Lock()
-	require.Same(t, writtenRuns.runs[first], got, "from memory")
-	writtenRuns.mu.Unlock()
+	cached, ok := writtenRuns.get(first)
+	require.True(t, ok)
+	require.Same(t, cached, got, "from memory")
 	for i := range runCacheRuns {
 		write(i+2, 5)
 	}
@@ -46,9 +46,7 @@ func TestWrittenRunsAreTheParsedFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 	big, want := write(99, runCacheResults+1)
-	writtenRuns.mu.Lock()
-	_, kept := writtenRuns.runs[big]
-	writtenRuns.mu.Unlock()
+	_, kept := writtenRuns.get(big)
 	require.False(t, kept)
 	got, err = readRun(ctx, s, big)
 	require.NoError(t, err)
