@@ -19,10 +19,20 @@ type HeaderDoer struct{ Client *http.Client }
 
 type headerKey struct{}
 
-// HeaderHolder receives the headers of a non-2xx answer.
+// HeaderHolder receives the headers of a non-2xx answer and when the
+// request was sent.
 type HeaderHolder struct {
-	mu sync.Mutex
-	h  http.Header
+	mu   sync.Mutex
+	h    http.Header
+	sent time.Time
+}
+
+// Sent is when the request went out (after its slot, if any, was taken);
+// zero before.
+func (h *HeaderHolder) Sent() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sent
 }
 
 // WithHeaderHolder returns ctx carrying a new, empty HeaderHolder, for one
@@ -72,6 +82,11 @@ func (d *HeaderDoer) Do(req *http.Request) (*http.Response, error) {
 			req = req.WithContext(ctx)
 			done = func() { cancel(); release() }
 		}
+	}
+	if h, ok := req.Context().Value(headerKey{}).(*HeaderHolder); ok {
+		h.mu.Lock()
+		h.sent = time.Now()
+		h.mu.Unlock()
 	}
 	resp, err := d.Client.Do(req)
 	if err != nil {

@@ -266,6 +266,9 @@ func (c *Client) call(ctx context.Context, req Request, estPrompt int) (Response
 	hctx, holder := httpx.WithHeaderHolder(ctx) // c.opts.Timeout is in ctx's slot
 	start := time.Now()
 	out, err := c.oc.CreateChatCompletion(hctx, oreq)
+	if sent := holder.Sent(); !sent.IsZero() {
+		start = sent // the latency of the call, not of the wait for its slot
+	}
 	latency := time.Since(start)
 	if err != nil {
 		return Response{}, c.MapError(err, holder)

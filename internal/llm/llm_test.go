@@ -323,20 +323,23 @@ func TestMaxConcurrency(t *testing.T) {
 	assert.GreaterOrEqual(t, st.MaxConcurrent, 1)
 }
 
-// A request's timeout runs from when it has its slot: one that waited for
-// the slot longer than the timeout still gets its full time.
+// A request's timeout and latency run from when it has its slot: one that
+// waited for the slot longer than the timeout still gets its full time.
 func TestTimeoutExcludesTheSlotWait(t *testing.T) {
 	s := llmtest.NewServer(llmtest.ServerOptions{Latency: 150 * time.Millisecond})
 	defer s.Close()
 	c := newClient(t, s, llm.Endpoint{MaxConcurrency: 1}, llm.Options{Timeout: time.Second})
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
+	resps := make([]llm.Response, 8)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = c.Chat(context.Background(), userReq(fmt.Sprint("w", i))) })
+		wg.Go(func() { resps[i], errs[i] = c.Chat(context.Background(), userReq(fmt.Sprint("w", i))) })
 	}
 	wg.Wait()
-	for _, err := range errs { // the last waited ~1.05 s for its slot
+	for i, err := range errs { // the last waited ~1.05 s for its slot
 		require.NoError(t, err)
+		// Its latency is the call's (~150 ms), not the wait's.
+		assert.Less(t, resps[i].Latency, 600*time.Millisecond, "request %d", i)
 	}
 	assert.Equal(t, 1, s.Stats().MaxConcurrent)
 }
