@@ -436,8 +436,9 @@ func rerankKey(in RerankRunInput) (string, error) {
 // (so a finished window wakes one coroutine, not one per query). Windows
 // write no audit record (AuditLater) and pass on the windows applied so far,
 // not orders; a query's ranking and audit records (one artifact,
-// experiment.SavedQuery) are written by its last window from version 1 of "rerank-save-in-last-window"
-// (WindowInput.Save), before by a SaveQuery local activity after it, which
+// experiment.SavedQuery) are written by its last window from version 1 of
+// "rerank-save-in-last-window" (WindowInput.Save), before by a SaveQuery
+// local activity after it, which
 // waited behind every other query's queued windows: 0.16 s median, 0.4 s at
 // the 90th percentile with 200 queries and 32 calls in flight, so that the
 // last queries' saves lengthened the run. Queries without windows (a single

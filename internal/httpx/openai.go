@@ -70,7 +70,7 @@ func WithSlot(ctx context.Context, acquire Acquirer, timeout time.Duration) cont
 
 // Do sends req with the wrapped client.
 func (d *HeaderDoer) Do(req *http.Request) (*http.Response, error) {
-	done := func() {}
+	var done func() // nil: no slot
 	if sl, ok := req.Context().Value(slotKey{}).(slot); ok {
 		release, err := sl.acquire(req.Context())
 		if err != nil {
@@ -89,9 +89,11 @@ func (d *HeaderDoer) Do(req *http.Request) (*http.Response, error) {
 		h.mu.Unlock()
 	}
 	resp, err := d.Client.Do(req)
-	if err != nil {
+	switch {
+	case done == nil:
+	case err != nil:
 		done()
-	} else {
+	default:
 		resp.Body = &releasingBody{ReadCloser: resp.Body, release: sync.OnceFunc(done)}
 	}
 	if err == nil && resp.StatusCode >= 300 {
