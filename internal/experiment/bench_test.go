@@ -10,6 +10,7 @@ import (
 	"github.com/clirflow/clirflow/internal/analysis"
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/config"
+	"github.com/clirflow/clirflow/internal/rerank"
 	"github.com/clirflow/clirflow/internal/translate"
 )
 
@@ -77,5 +78,48 @@ func BenchmarkDTTranslateAndIndex(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(p.NumDocs)/time.Since(start).Seconds(), "index-docs/s")
+	}
+}
+
+// BenchmarkPrepareCandidates measures what delays a reranked run's first LLM
+// request: rendering the top 100 of BM25 (OG) for the 200 Spanish demo
+// queries (the reranking benchmark's run) into a fresh store each time.
+//
+//	go test -run '^$' -bench PrepareCandidates ./internal/experiment/
+func BenchmarkPrepareCandidates(b *testing.B) {
+	ctx := context.Background()
+	root, _ := filepath.Abs("../..")
+	d := config.Dataset{Name: "ddtp-es", Corpus: filepath.Join(root, "data/ddtp-es/corpus.jsonl"),
+		Topics: filepath.Join(root, "data/ddtp-es/topics.tsv"), Qrels: filepath.Join(root, "data/ddtp-es/qrels.txt"), QueryLang: "en", DocLang: "es"}
+	tok, err := rerank.NewTiktoken("cl100k_base")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s, err := artifact.NewFS(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := PrepareDataset(ctx, s, PrepareInput{Dataset: d, Field: "datasets[0]"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx, err := BuildIndex(ctx, s, IndexInput{Corpus: p.Corpus, Language: "es"}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run, err := Retrieve(ctx, s, RetrieveInput{Index: idx.Ref, Topics: p.Topics, K1: 0.9, B: 0.4, Depth: 100, Tag: "bm25-og"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		c, err := PrepareCandidates(ctx, s, tok, CandidatesInput{Run: run.Ref, Corpus: p.Corpus, Topics: p.Topics, Top: 100, RerankKey: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(c.QIDs) != 200 {
+			b.Fatalf("%d queries", len(c.QIDs))
+		}
 	}
 }

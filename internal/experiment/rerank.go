@@ -195,17 +195,25 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 		}
 		file.Queries[qi] = candidatesQuery{QID: q.QID, Query: q.Query, Docs: ids, Rest: q.Rest}
 	}
+	// The windows' index of the candidates is built while they are stored.
+	var loaded map[string]*CandidateQuery
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		loaded = primable(file)
+	}()
 	b, err := json.Marshal(file) // map keys sorted: the same bytes every time
+	if err == nil {
+		out.Ref, err = artifact.Put(ctx, s, b)
+	}
+	if err == nil {
+		err = s.PutMemo(ctx, key, out)
+	}
+	<-indexed
 	if err != nil {
 		return out, err
 	}
-	if out.Ref, err = artifact.Put(ctx, s, b); err != nil {
-		return out, err
-	}
-	if err := s.PutMemo(ctx, key, out); err != nil {
-		return out, err
-	}
-	primeCandidates(out.Ref, file)
+	primeLoaded(out.Ref, loaded)
 	return out, nil
 }
 
@@ -233,15 +241,27 @@ type candidatesEntry struct {
 // when the windows run in this process, the first of them does not wait for
 // the artifact to be read and decoded again (23 ms for 200 queries, before a
 // run's first request).
-func primeCandidates(ref artifact.Ref, f candidatesFile) {
+func primeCandidates(ref artifact.Ref, f candidatesFile) { primeLoaded(ref, primable(f)) }
+
+// primable indexes f as the windows load it, or returns nil when they must
+// read the artifact instead.
+func primable(f candidatesFile) map[string]*CandidateQuery {
 	for _, p := range f.Passages {
 		if !utf8.ValidString(p) {
-			return // JSON stores it altered: the windows must see what was stored
+			return nil // JSON stores it altered: the windows must see what was stored
 		}
 	}
-	m, err := candidatesOf(ref, f)
+	m, err := candidatesOf("", f)
 	if err != nil {
-		return // cannot happen (every passage was found); the windows load the artifact
+		return nil // cannot happen (every passage was found); the windows load the artifact
+	}
+	return m
+}
+
+// primeLoaded caches the candidates m (nil: none) stored under ref.
+func primeLoaded(ref artifact.Ref, m map[string]*CandidateQuery) {
+	if m == nil {
+		return
 	}
 	c := &candidatesCache
 	c.Lock()
@@ -556,8 +576,7 @@ func RerankWindow(ctx context.Context, s artifact.Store, c Chatter, in WindowInp
 }
 
 func promptSHA(msgs []llm.Message) string {
-	b, _ := json.Marshal(msgs) // cannot fail: strings
-	sum := sha256.Sum256(b)
+	sum, _ := llm.SumJSON(msgs) // cannot fail: strings
 	return hex.EncodeToString(sum[:])
 }
 

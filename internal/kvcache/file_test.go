@@ -64,3 +64,27 @@ func TestFileCacheOwnAndForeignLines(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "three", v)
 }
+
+// A new cache's 256 shard files are created when it is opened (not by the
+// first answers of an experiment); opening it again keeps what they hold.
+func TestNewFileCacheCreatesItsShards(t *testing.T) {
+	dir := t.TempDir()
+	c, err := NewFileCache(dir)
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 256)
+	_, ok := c.Get("ab12")
+	require.False(t, ok)
+	require.NoError(t, c.Put("ab12", "v"))
+	require.NoError(t, c.Close())
+
+	again, err := NewFileCache(dir)
+	require.NoError(t, err)
+	v, ok := again.Get("ab12")
+	require.True(t, ok)
+	require.Equal(t, "v", v)
+	entries, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 256)
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"strconv"
 	"time"
 
@@ -53,9 +54,46 @@ func RequestKey(model string, req Request) string {
 	if len(cr.Stop) == 0 {
 		cr.Stop = nil
 	}
-	b, _ := json.Marshal(cr) // cannot fail: strings, ints and slices of them
-	sum := sha256.Sum256(b)
+	sum, _ := SumJSON(cr) // cannot fail: strings, ints and slices of them
 	return hex.EncodeToString(sum[:])
+}
+
+// SumJSON is the SHA-256 of json.Marshal(v), computed without that copy of
+// the encoding: an encoder writes into the hash, its trailing newline held
+// back. Requests are hashed twice per LLM call (cache key, audit record),
+// and each copy of a 20 KB prompt's JSON was garbage.
+func SumJSON(v any) ([32]byte, error) {
+	h := sha256.New()
+	w := &withoutLastByte{w: h}
+	if err := json.NewEncoder(w).Encode(v); err != nil { // escapes HTML, as Marshal does
+		return [32]byte{}, err
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
+// withoutLastByte writes all it is given but the last byte.
+type withoutLastByte struct {
+	w    io.Writer
+	last [1]byte
+	held bool
+}
+
+func (w *withoutLastByte) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.held {
+		if _, err := w.w.Write(w.last[:]); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := w.w.Write(p[:len(p)-1]); err != nil {
+		return 0, err
+	}
+	w.last[0], w.held = p[len(p)-1], true
+	return len(p), nil
 }
 
 // cachedResponse is the stored form of a Response (no CacheHit).
