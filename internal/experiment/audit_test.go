@@ -216,14 +216,14 @@ func TestPrimedCandidatesAreTheStoredOnes(t *testing.T) {
 	require.NoError(t, err)
 
 	primed := artifact.Ref("sha256:" + strings.Repeat("0", 64)) // not in the store
-	primeCandidates(primed, file)
+	primeLoaded(primed, primable(file))
 	q, err := LoadQuery(ctx, s, primed, "q1")
 	require.NoError(t, err)
 	require.Equal(t, loaded["q1"], q)
 
 	bad := artifact.Ref("sha256:" + strings.Repeat("1", 64))
 	file.Passages["d1"] = "uno \xff"
-	primeCandidates(bad, file)
+	primeLoaded(bad, primable(file))
 	_, err = LoadQuery(ctx, s, bad, "q1")
 	require.ErrorIs(t, err, artifact.ErrNotFound)
 }

@@ -237,14 +237,11 @@ type candidatesEntry struct {
 	err     error
 }
 
-// primeCandidates puts the candidates just stored under ref in the cache:
-// when the windows run in this process, the first of them does not wait for
-// the artifact to be read and decoded again (23 ms for 200 queries, before a
-// run's first request).
-func primeCandidates(ref artifact.Ref, f candidatesFile) { primeLoaded(ref, primable(f)) }
-
-// primable indexes f as the windows load it, or returns nil when they must
-// read the artifact instead.
+// primable indexes the candidates f as the windows load them, or returns
+// nil when they must read the artifact instead. PrepareCandidates primes
+// the cache with it (primeLoaded): when the windows run in this process,
+// the first of them does not wait for the artifact to be read and decoded
+// again (23 ms for 200 queries, before a run's first request).
 func primable(f candidatesFile) map[string]*CandidateQuery {
 	for _, p := range f.Passages {
 		if !utf8.ValidString(p) {
