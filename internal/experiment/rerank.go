@@ -808,7 +808,7 @@ func AssembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (Assem
 }
 
 // assembleRun is AssembleRun; it also returns the run as ParseRun would
-// read it back (nil when it was assembled before).
+// read it back (trec.RunOf; nil when it was assembled before).
 func assembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (AssembledRun, *trec.Run, error) {
 	parts := []string{assembleVersion, string(in.Candidates), in.Tag}
 	for _, r := range in.Rankings {
@@ -891,13 +891,9 @@ func assembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (Assem
 	if err := errors.Join(memoErr, doneErr); err != nil {
 		return out, nil, err
 	}
-	run := &trec.Run{Name: "run " + string(out.Run.Ref), Tag: in.Tag, Entries: make(map[string][]trec.Result, len(rankings))}
-	for _, r := range rankings {
-		hits := make([]trec.Result, len(r.Hits))
-		for i, h := range r.Hits {
-			hits[i] = trec.Result{DocID: h.DocID, Score: h.Score, Rank: i + 1}
-		}
-		run.Entries[r.QID] = hits
+	run, ok := trec.RunOf("run "+string(out.Run.Ref), in.Tag, rankings)
+	if !ok {
+		run = nil // the file is what counts: it is read and parsed
 	}
 	return out, run, nil
 }
