@@ -54,7 +54,35 @@ func NewFS(dir string) (*FS, error) {
 			return nil, fmt.Errorf("artifact store %s: %w", abs, err)
 		}
 	}
-	return &FS{root: abs}, nil
+	s := &FS{root: abs}
+	s.makeFanout("objects")
+	s.makeFanout("memo")
+	return s, nil
+}
+
+// makeFanout makes the 256 directories objects/00 … objects/ff (or memo's)
+// that a new store lacks and remembers them as existing. A new directory is
+// dear on ext4 while files are written beside it (a fresh store's first
+// reranked run spent 0.08 s of CPU in mkdir); made here, when a worker
+// starts, writes do not pay for it. Best effort: on a read-only store, or
+// when one cannot be made, Put and PutMemo make the directory they need.
+func (s *FS) makeFanout(sub string) {
+	dir := filepath.Join(s.root, sub)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	have := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		have[e.Name()] = e.IsDir()
+	}
+	for i := range 256 {
+		name := fmt.Sprintf("%02x", i)
+		if !have[name] && os.Mkdir(filepath.Join(dir, name), 0o755) != nil {
+			continue
+		}
+		s.dirs.Store(filepath.Join(dir, name), true)
+	}
 }
 
 func tmpShard(i int) string { return filepath.Join("tmp", strconv.FormatInt(int64(i), 16)) }
@@ -220,10 +248,21 @@ func (s *FS) PutMemo(ctx context.Context, key Key, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	dir := filepath.Dir(p)
+	if !s.knownDir(dir) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		s.dirs.Store(dir, true)
 	}
-	return WriteFileAtomic(p, b, filepath.Join(s.root, "tmp"))
+	err = WriteFileAtomic(p, b, filepath.Join(s.root, "tmp"))
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory was removed behind the cache's back: make it again.
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			err = WriteFileAtomic(p, b, filepath.Join(s.root, "tmp"))
+		}
+	}
+	return err
 }
 
 // CleanTmp removes what killed writers left in tmp/ and its shards: the

@@ -120,3 +120,52 @@ func tmpFiles(t *testing.T, s *FS) []string {
 	}))
 	return out
 }
+
+// A store's 256 object and memo directories are made when it is opened (not
+// by the first writes of a run); writes still work when one was removed
+// since, and a store whose directories cannot be made still opens.
+func TestNewFSMakesItsFanout(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, err := NewFS(root)
+	require.NoError(t, err)
+	for _, sub := range []string{"objects", "memo"} {
+		entries, err := os.ReadDir(filepath.Join(root, sub))
+		require.NoError(t, err)
+		require.Len(t, entries, 256, sub)
+		require.Equal(t, "00", entries[0].Name())
+		require.Equal(t, "ff", entries[255].Name())
+	}
+	// sha256("hello") = 2cf24d…: its directory removed behind the store's back.
+	require.NoError(t, os.Remove(filepath.Join(root, "objects", "2c")))
+	ref, err := Put(ctx, s, []byte("hello"))
+	require.NoError(t, err)
+	b, err := ReadAll(ctx, s, ref)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(b))
+	key := Key(repeat("ab", 32))
+	require.NoError(t, os.Remove(filepath.Join(root, "memo", "ab")))
+	require.NoError(t, s.PutMemo(ctx, key, "v"))
+	var v string
+	ok, err := s.GetMemo(ctx, key, &v)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "v", v)
+	require.Empty(t, tmpFiles(t, s))
+
+	// Reopening makes nothing new; a store that cannot make them still opens.
+	again, err := NewFS(root)
+	require.NoError(t, err)
+	_, err = Put(ctx, again, []byte("hello"))
+	require.NoError(t, err)
+	if os.Geteuid() != 0 { // root writes regardless of modes
+		ro := t.TempDir()
+		for _, sub := range []string{"objects", "memo", "tmp"} {
+			require.NoError(t, os.MkdirAll(filepath.Join(ro, sub), 0o755))
+		}
+		require.NoError(t, os.Chmod(filepath.Join(ro, "objects"), 0o555))
+		t.Cleanup(func() { _ = os.Chmod(filepath.Join(ro, "objects"), 0o755) })
+		_, err := NewFS(ro)
+		require.NoError(t, err)
+	}
+}

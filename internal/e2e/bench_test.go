@@ -225,6 +225,17 @@ func rerankWall(b *testing.B, c client.Client, rel llmtest.Relevance, latency ti
 		t0 := info.GetStartTime().AsTime()
 		fmt.Fprintf(f, "requests from %.3fs (first arrival) to %.3fs (last answer) of the RerankRun, arrival to answer %.2f ms on average\n", firstReq.Sub(t0).Seconds(), lastReq.Sub(t0).Seconds(), float64(held)/1e6)
 		printCapacityLost(f, chatLog(llm))
+		// The ramp: when the first 48 requests arrived.
+		var starts []float64
+		for _, e := range chatLog(llm) {
+			starts = append(starts, e.Start.Sub(t0).Seconds())
+		}
+		sort.Float64s(starts)
+		fmt.Fprintf(f, "first arrivals:")
+		for _, s := range starts[:min(48, len(starts))] {
+			fmt.Fprintf(f, " %.3f", s)
+		}
+		fmt.Fprintln(f)
 		it := c.GetWorkflowHistory(ctx, child, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		var groups []string
 		for it.HasNext() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -120,6 +121,69 @@ func BenchmarkPrepareCandidates(b *testing.B) {
 		}
 		if len(c.QIDs) != 200 {
 			b.Fatalf("%d queries", len(c.QIDs))
+		}
+	}
+}
+
+// BenchmarkAssembleAndEvaluate measures what ends a reranked run: the 200
+// Spanish demo queries' rankings (held in memory by the worker that saved
+// them, as in a run) assembled into a run, stored and evaluated, into a
+// fresh store each time.
+//
+//	go test -run '^$' -bench AssembleAndEvaluate ./internal/experiment/
+func BenchmarkAssembleAndEvaluate(b *testing.B) {
+	ctx := context.Background()
+	root, _ := filepath.Abs("../..")
+	d := config.Dataset{Name: "ddtp-es", Corpus: filepath.Join(root, "data/ddtp-es/corpus.jsonl"),
+		Topics: filepath.Join(root, "data/ddtp-es/topics.tsv"), Qrels: filepath.Join(root, "data/ddtp-es/qrels.txt"), QueryLang: "en", DocLang: "es"}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s, err := artifact.NewFS(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := PrepareDataset(ctx, s, PrepareInput{Dataset: d, Field: "datasets[0]"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx, err := BuildIndex(ctx, s, IndexInput{Corpus: p.Corpus, Language: "es"}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run, err := Retrieve(ctx, s, RetrieveInput{Index: idx.Ref, Topics: p.Topics, K1: 0.9, B: 0.4, Depth: 100, Tag: "bm25-og"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := PrepareCandidates(ctx, s, nil, CandidatesInput{Run: run.Ref, Corpus: p.Corpus, Topics: p.Topics, Top: 100, RerankKey: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := FinishInput{
+			Assemble: AssembleInput{Candidates: c.Ref, Tag: "rerank", RerankKey: "bench"},
+			Eval:     EvalInput{Qrels: p.Qrels, Metrics: []string{"map", "ndcg_cut.20"}},
+		}
+		for _, qid := range c.QIDs {
+			q, err := LoadQuery(ctx, s, c.Ref, qid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			order := slices.Clone(q.IDs())
+			slices.Reverse(order)
+			qr := QueryRanking{QID: qid, Order: order}
+			ref, err := SaveRanking(ctx, s, qr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			savedRankings.put(ref, qr)
+			in.Assemble.Rankings = append(in.Assemble.Rankings, ref)
+		}
+		b.StartTimer()
+		fin, err := AssembleAndEvaluate(ctx, s, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if fin.Eval.NumQueries == 0 || fin.Assembled.Run.NumQueries != 200 {
+			b.Fatalf("%+v", fin)
 		}
 	}
 }

@@ -3,7 +3,10 @@ package experiment
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,4 +89,36 @@ func TestLoadQueryReadsCandidatesOnce(t *testing.T) {
 	_, err = LoadQuery(ctx, s, bad, "q1")
 	require.Error(t, err)
 	require.EqualValues(t, before+2, s.opens.Load())
+}
+
+// The candidates artifact's bytes are json.Marshal's, whatever the ids and
+// passages hold (HTML characters, U+2028, invalid UTF-8, quotes, control
+// characters, ids that sort differently as bytes and as runes).
+func TestCandidatesEncodeIsMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pieces := []string{"a", "Z", "é", "<b>", "&", "\\u2028", "\u2028", "\xff", "\"", "\\", "\n", "\x01", " ", "[1]", "😀", "\ufffd"}
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	for n := range 200 {
+		f := candidatesFile{Passages: map[string]string{}}
+		for range rng.IntN(20) {
+			f.Passages[str()] = str()
+		}
+		for q := range rng.IntN(4) {
+			f.Queries = append(f.Queries, candidatesQuery{QID: fmt.Sprint(q), Query: str(), Docs: []string{str()}})
+			if q%2 == 1 {
+				f.Queries[q].Rest = []string{str(), str()}
+			}
+		}
+		want, err := json.Marshal(f)
+		require.NoError(t, err)
+		got, err := f.encode()
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "case %d", n)
+	}
 }

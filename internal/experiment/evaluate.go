@@ -3,10 +3,12 @@ package experiment
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/clirflow/clirflow/internal/artifact"
 	"github.com/clirflow/clirflow/internal/eval"
@@ -31,7 +33,7 @@ func Evaluate(ctx context.Context, s artifact.Store, in EvalInput) (EvalInfo, er
 // evaluate is Evaluate of in.Run, or of run when the caller has it parsed
 // (as ParseRun would return it from in.Run's bytes).
 func evaluate(ctx context.Context, s artifact.Store, in EvalInput, run *trec.Run) (EvalInfo, error) {
-	key := artifact.KeyOf(evalVersion, string(in.Qrels), string(in.Run), strings.Join(in.Metrics, ","), strconv.FormatBool(in.Complete))
+	key := evalKey(in)
 	out, hit, err := lookup(ctx, s, key, func(o EvalInfo) []artifact.Ref { return []artifact.Ref{o.PerQuery} })
 	if err != nil {
 		return out, err
@@ -40,14 +42,33 @@ func evaluate(ctx context.Context, s artifact.Store, in EvalInput, run *trec.Run
 		out.Cached = true
 		return out, nil
 	}
-	qb, err := artifact.ReadAll(ctx, s, in.Qrels)
+	qrels, err := loadQrels(ctx, s, in.Qrels)
 	if err != nil {
 		return EvalInfo{}, err
 	}
-	qrels, err := trec.ParseQrels(bytes.NewReader(qb), "qrels "+string(in.Qrels))
-	if err != nil {
+	if out, err = score(ctx, s, in, qrels, run); err != nil {
 		return EvalInfo{}, err
 	}
+	return out, s.PutMemo(ctx, key, out)
+}
+
+func evalKey(in EvalInput) artifact.Key {
+	return artifact.KeyOf(evalVersion, string(in.Qrels), string(in.Run), strings.Join(in.Metrics, ","), strconv.FormatBool(in.Complete))
+}
+
+func loadQrels(ctx context.Context, s artifact.Store, ref artifact.Ref) (trec.Qrels, error) {
+	qb, err := artifact.ReadAll(ctx, s, ref)
+	if err != nil {
+		return nil, err
+	}
+	return trec.ParseQrels(bytes.NewReader(qb), "qrels "+string(ref))
+}
+
+// score evaluates in.Run (or run, when the caller has it parsed) against
+// qrels and stores the per-query table; the caller memoizes the result.
+func score(ctx context.Context, s artifact.Store, in EvalInput, qrels trec.Qrels, run *trec.Run) (EvalInfo, error) {
+	var out EvalInfo
+	var err error
 	if run == nil {
 		if run, err = readRun(ctx, s, in.Run); err != nil {
 			return EvalInfo{}, err
@@ -72,7 +93,7 @@ func evaluate(ctx context.Context, s artifact.Store, in EvalInput, run *trec.Run
 		return EvalInfo{}, err
 	}
 	out.NumQueries = len(res.Queries)
-	return out, s.PutMemo(ctx, key, out)
+	return out, nil
 }
 
 // summaryOf names each aggregate by the config's spelling (ndcg_cut.20), in
@@ -109,18 +130,58 @@ type FinishedRun struct {
 }
 
 // AssembleAndEvaluate is AssembleRun then Evaluate: one step at the end of
-// a reranked run instead of two, each with its workflow task.
+// a reranked run instead of two, each with its workflow task. This step ends
+// the reranked run, so its parts overlap: the qrels are read while the run
+// is assembled; the run is evaluated as built (not read back and parsed)
+// while it is stored; the three memo entries are written at once.
 func AssembleAndEvaluate(ctx context.Context, s artifact.Store, in FinishInput) (FinishedRun, error) {
 	var out FinishedRun
-	var err error
-	var run *trec.Run
-	if out.Assembled, run, err = assembleRun(ctx, s, in.Assemble); err != nil {
+	var qrels trec.Qrels
+	var qrelsErr error
+	qrelsRead := make(chan struct{})
+	go func() {
+		defer close(qrelsRead)
+		qrels, qrelsErr = loadQrels(ctx, s, in.Eval.Qrels)
+	}()
+	assembled, a, err := planAssembly(ctx, s, in.Assemble)
+	<-qrelsRead
+	if err != nil {
 		return out, err
 	}
 	ev := in.Eval
-	ev.Run = out.Assembled.Run.Ref
-	// The run just written is evaluated as built, not read back and parsed
-	// again: this step ends the reranked run.
-	out.Eval, err = evaluate(ctx, s, ev, run)
-	return out, err
+	if a == nil { // assembled before: its evaluation is memoized or reads it
+		out.Assembled = assembled
+		ev.Run = assembled.Run.Ref
+		out.Eval, err = evaluate(ctx, s, ev, nil)
+		return out, err
+	}
+	ev.Run = artifact.RefOf(a.run)
+	key := evalKey(ev)
+	var storeErr, evalErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { out.Assembled, storeErr = a.store(ctx, s) })
+	wg.Go(func() {
+		var hit bool
+		if out.Eval, hit, evalErr = lookup(ctx, s, key, func(o EvalInfo) []artifact.Ref { return []artifact.Ref{o.PerQuery} }); evalErr != nil || hit {
+			out.Eval.Cached = hit
+			return
+		}
+		if evalErr = qrelsErr; evalErr == nil {
+			out.Eval, evalErr = score(ctx, s, ev, qrels, a.parsed(ev.Run))
+		}
+	})
+	wg.Wait()
+	if err := errors.Join(storeErr, evalErr); err != nil {
+		return out, err
+	}
+	if out.Assembled.Run.Ref != ev.Run {
+		return out, fmt.Errorf("the store named the run %s, not %s (its content's hash)", out.Assembled.Run.Ref, ev.Run)
+	}
+	var memoErr error
+	if !out.Eval.Cached {
+		wg.Go(func() { memoErr = s.PutMemo(ctx, key, out.Eval) })
+	}
+	err = a.memo(ctx, s, out.Assembled)
+	wg.Wait()
+	return out, errors.Join(err, memoErr)
 }

@@ -150,9 +150,11 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 		if !ok {
 			continue
 		}
-		res = append([]trec.Result(nil), res...)
-		trec.SortResults(res)
-		q := CandidateQuery{QID: t.ID, Query: t.Query}
+		if !trec.ResultsSorted(res) { // (a run's rankings are shared: sorted in a copy)
+			res = append([]trec.Result(nil), res...)
+			trec.SortResults(res)
+		}
+		q := CandidateQuery{QID: t.ID, Query: t.Query, Docs: make([]CandidateDoc, 0, min(len(res), in.Top))}
 		for i, r := range res {
 			if i < in.Top {
 				q.Docs = append(q.Docs, CandidateDoc{ID: r.DocID})
@@ -202,7 +204,7 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 		defer close(indexed)
 		loaded = primable(file)
 	}()
-	b, err := json.Marshal(file) // map keys sorted: the same bytes every time
+	b, err := file.encode()
 	if err == nil {
 		out.Ref, err = artifact.Put(ctx, s, b)
 	}
@@ -215,6 +217,53 @@ func PrepareCandidates(ctx context.Context, s artifact.Store, tok rerank.Tokeniz
 	}
 	primeLoaded(out.Ref, loaded)
 	return out, nil
+}
+
+// encode is json.Marshal(f) (map keys sorted: the same bytes every time)
+// written into one buffer of the right size: Marshal grew its buffer by
+// doubling and then copied it, twice the artifact's size in garbage while
+// a run's first requests wait.
+func (f candidatesFile) encode() ([]byte, error) {
+	ids := make([]string, 0, len(f.Passages))
+	size := 0
+	for id, p := range f.Passages {
+		ids = append(ids, id)
+		size += len(id) + len(p) + 6
+	}
+	slices.Sort(ids) // encoding/json's order for string keys
+	queries, err := json.Marshal(f.Queries)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(size + size/16 + len(queries) + 32) // room for escapes
+	// An Encoder writes each value with a newline, dropped here; its
+	// scratch is reused, so a string costs no allocation.
+	enc := json.NewEncoder(&buf)
+	put := func(v string) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1)
+		return nil
+	}
+	buf.WriteString(`{"passages":{`)
+	for i, id := range ids {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := put(id); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(':')
+		if err := put(f.Passages[id]); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteString(`},"queries":`)
+	buf.Write(queries)
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // candidatesCache keeps the candidates of the most recent runs loaded per
@@ -803,13 +852,29 @@ type AssembledRun struct {
 // then the rest in first-stage order. Scores are rank-based and strictly
 // decreasing, so trec_eval's tie-breaking cannot reorder anything.
 func AssembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (AssembledRun, error) {
-	out, _, err := assembleRun(ctx, s, in)
-	return out, err
+	out, a, err := planAssembly(ctx, s, in)
+	if err != nil || a == nil {
+		return out, err
+	}
+	if out, err = a.store(ctx, s); err != nil {
+		return out, err
+	}
+	return out, a.memo(ctx, s, out)
 }
 
-// assembleRun is AssembleRun; it also returns the run as ParseRun would
-// read it back (trec.RunOf; nil when it was assembled before).
-func assembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (AssembledRun, *trec.Run, error) {
+// assembly is a reranked run ready to be stored: its file's bytes and its
+// audit index's, and the rankings they were written from.
+type assembly struct {
+	in       AssembleInput
+	key      artifact.Key
+	rankings []trec.Ranking // in the file's order
+	run      []byte
+	audit    []byte
+}
+
+// planAssembly returns the run assembled before (a nil assembly), or the
+// assembly to store.
+func planAssembly(ctx context.Context, s artifact.Store, in AssembleInput) (AssembledRun, *assembly, error) {
 	parts := []string{assembleVersion, string(in.Candidates), in.Tag}
 	for _, r := range in.Rankings {
 		parts = append(parts, string(r))
@@ -866,36 +931,60 @@ func assembleRun(ctx context.Context, s artifact.Store, in AssembleInput) (Assem
 		audit[qr.QID] = qr.Audit
 	}
 	sort.Slice(rankings, func(i, j int) bool { return rankings[i].QID < rankings[j].QID })
+	a := &assembly{in: in, key: key, rankings: rankings}
+	// Sized for the file (a rank of up to 6 digits, a score of up to 12
+	// characters): growing it cost twice its size in garbage.
+	size := 0
+	for _, r := range rankings {
+		for _, h := range r.Hits {
+			size += len(r.QID) + len(h.DocID) + len(in.Tag) + 6 + 6 + 12
+		}
+	}
 	var buf bytes.Buffer
+	buf.Grow(size)
 	if err := trec.WriteRun(&buf, in.Tag, rankings); err != nil {
 		return out, nil, err
 	}
-	ab, err := json.Marshal(audit)
-	if err != nil {
+	a.run = buf.Bytes()
+	if a.audit, err = json.Marshal(audit); err != nil {
 		return out, nil, err
 	}
-	// The two artifacts, then the two memo entries, each pair at once: one
-	// fsync's wait each instead of two.
+	return out, a, nil
+}
+
+// store writes the run and the audit index, both at once: one fsync's wait
+// instead of two.
+func (a *assembly) store(ctx context.Context, s artifact.Store) (AssembledRun, error) {
+	var out AssembledRun
 	var runErr, auditErr error
-	wg.Go(func() { out.Run.Ref, runErr = artifact.Put(ctx, s, buf.Bytes()) })
-	wg.Go(func() { out.Audit, auditErr = artifact.Put(ctx, s, ab) })
+	var wg sync.WaitGroup
+	wg.Go(func() { out.Run.Ref, runErr = artifact.Put(ctx, s, a.run) })
+	wg.Go(func() { out.Audit, auditErr = artifact.Put(ctx, s, a.audit) })
 	wg.Wait()
-	if err := errors.Join(runErr, auditErr); err != nil {
-		return out, nil, err
-	}
-	out.Run.NumQueries = len(rankings)
+	out.Run.NumQueries = len(a.rankings)
+	return out, errors.Join(runErr, auditErr)
+}
+
+// memo records out, the stored assembly, under its key and as the
+// candidates' finished run for these settings (both at once).
+func (a *assembly) memo(ctx context.Context, s artifact.Store, out AssembledRun) error {
 	var memoErr, doneErr error
-	wg.Go(func() { memoErr = s.PutMemo(ctx, key, out) })
-	wg.Go(func() { doneErr = s.PutMemo(ctx, rerankDoneKey(in.Candidates, in.RerankKey), out) })
+	var wg sync.WaitGroup
+	wg.Go(func() { memoErr = s.PutMemo(ctx, a.key, out) })
+	wg.Go(func() { doneErr = s.PutMemo(ctx, rerankDoneKey(a.in.Candidates, a.in.RerankKey), out) })
 	wg.Wait()
-	if err := errors.Join(memoErr, doneErr); err != nil {
-		return out, nil, err
-	}
-	run, ok := trec.RunOf("run "+string(out.Run.Ref), in.Tag, rankings)
+	return errors.Join(memoErr, doneErr)
+}
+
+// parsed is the run as ParseRun would read it back from the file, stored
+// as ref (trec.RunOf; nil when ParseRun would refuse it: the file is what
+// counts).
+func (a *assembly) parsed(ref artifact.Ref) *trec.Run {
+	run, ok := trec.RunOf("run "+string(ref), a.in.Tag, a.rankings)
 	if !ok {
-		run = nil // the file is what counts: it is read and parsed
+		return nil
 	}
-	return out, run, nil
+	return run
 }
 
 // readRanking reads a query's ranking: a QueryRanking, or a SavedQuery,

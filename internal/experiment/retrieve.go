@@ -74,7 +74,8 @@ func buildIndex(ctx context.Context, s artifact.Store, corpus artifact.Ref, an a
 	// Batches are analysed in parallel by the builder, which indexes a
 	// batch's postings while the next one is read; order is kept, so the
 	// index (and Lucene-style tie order) is the same as adding one by one.
-	// The builder keeps no reference to a batch, which is reused.
+	// The builder keeps no reference to a batch, which is reused (as
+	// bench/bm25cmp's Stream source does).
 	const batchSize = 2048
 	batch := make([]bm25.Doc, 0, batchSize)
 	n := 0
@@ -84,6 +85,10 @@ func buildIndex(ctx context.Context, s artifact.Store, corpus artifact.Ref, an a
 		}
 		err := b.AddBatch(batch)
 		n += len(batch)
+		// Cleared, not only truncated: the texts would stay reachable
+		// until overwritten, a batch's worth of live heap while the next
+		// one is read.
+		clear(batch)
 		batch = batch[:0]
 		if progress != nil {
 			progress(n)

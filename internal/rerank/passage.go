@@ -24,8 +24,36 @@ func ReplaceNumbers(s string) string {
 // ends: strings.Join(strings.Fields(s), " ") in one pass and one allocation (it runs over every
 // candidate passage of a run, which made it a fifth of preparing the candidates).
 func NormalizeSpace(s string) string {
-	b := make([]byte, 0, len(s))
-	space := false // white space seen since the last word
+	b, _ := appendFields(make([]byte, 0, len(s)), false, s)
+	if string(b) == s { // already normalized: no second copy
+		return s
+	}
+	return string(b)
+}
+
+// normalizeJoin is NormalizeSpace(strings.Join(parts, "")) with one allocation, for parts that no
+// character spans (a passage's title and text between ASCII literals): a passage is built and
+// normalized at once, not concatenated and then copied again.
+func normalizeJoin(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b, inWord := make([]byte, 0, n), false
+	for _, p := range parts {
+		b, inWord = appendFields(b, inWord, p)
+	}
+	return string(b)
+}
+
+// appendFields appends the words of s (split at unicode.IsSpace) to b, one space before each
+// unless b is empty or inWord (b ends in a word that s continues); it reports whether s ends in a
+// word.
+func appendFields(b []byte, inWord bool, s string) ([]byte, bool) {
+	word := -1 // start of the word being read, -1 between words
+	if inWord {
+		word = 0
+	}
 	for i := 0; i < len(s); {
 		c, size := s[i], 1
 		isSpace := asciiSpace[c]
@@ -34,18 +62,22 @@ func NormalizeSpace(s string) string {
 			r, size = utf8.DecodeRuneInString(s[i:])
 			isSpace = unicode.IsSpace(r)
 		}
-		if isSpace {
-			space = true
-		} else {
-			if space && len(b) > 0 {
+		switch {
+		case isSpace && word >= 0: // a word ends: copy it whole
+			b = append(b, s[word:i]...)
+			word = -1
+		case !isSpace && word < 0:
+			if len(b) > 0 {
 				b = append(b, ' ')
 			}
-			space = false
-			b = append(b, s[i:i+size]...)
+			word = i
 		}
 		i += size
 	}
-	return string(b)
+	if word >= 0 {
+		return append(b, s[word:]...), true
+	}
+	return b, false
 }
 
 // asciiSpace is strings.Fields' ASCII white space.
@@ -57,11 +89,12 @@ var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r':
 // tok counts words, like rank_llm's max_passage_words); finally "[n]" rewritten to "(n)". rank_llm also
 // runs ftfy.fix_text, which is not reproduced.
 func PassageText(title, text string, maxTokens int, tok Tokenizer) string {
-	s := text
+	var s string
 	if strings.TrimSpace(title) != "" {
-		s = "Title: " + title + " Content: " + text
+		s = normalizeJoin("Title: ", title, " Content: ", text)
+	} else {
+		s = NormalizeSpace(text)
 	}
-	s = NormalizeSpace(s)
 	if maxTokens > 0 {
 		if tok == nil {
 			tok = Words()
@@ -76,11 +109,12 @@ func PassageText(title, text string, maxTokens int, tok Tokenizer) string {
 // maxTokens tokens of tok (0 = no limit; nil tok counts words). "[n]" is left alone (llm-rankers does
 // not rewrite it).
 func PairwisePassageText(title, text string, maxTokens int, tok Tokenizer) string {
-	s := text
+	var s string
 	if strings.TrimSpace(title) != "" {
-		s = title + " " + text
+		s = normalizeJoin(title, " ", text)
+	} else {
+		s = NormalizeSpace(text)
 	}
-	s = NormalizeSpace(s)
 	if maxTokens > 0 {
 		if tok == nil {
 			tok = Words()

@@ -135,4 +135,19 @@ func TestNormalizeSpaceIsFieldsJoined(t *testing.T) {
 			t.Fatalf("NormalizeSpace(%q) = %q, want %q", s, got, want)
 		}
 	}
+	// normalizeJoin is NormalizeSpace of the parts joined, words spanning parts included, when no
+	// character spans two parts: a title and a text between ASCII literals, as passages have them,
+	// or run together when both are valid UTF-8.
+	for i := range cases {
+		title, text := cases[i], cases[(i*7+3)%len(cases)]
+		joins := [][]string{{"Title: ", title, " Content: ", text}, {title, " ", text}, {"a", title, "b", text, "c"}}
+		if utf8.ValidString(title) {
+			joins = append(joins, []string{title, text})
+		}
+		for _, parts := range joins {
+			if got, want := normalizeJoin(parts...), NormalizeSpace(strings.Join(parts, "")); got != want {
+				t.Fatalf("normalizeJoin(%q) = %q, want %q", parts, got, want)
+			}
+		}
+	}
 }

@@ -109,10 +109,13 @@ func ParseRun(r io.Reader, name string) (*Run, error) {
 // no part.
 func SortResults(rs []Result) {
 	// Runs are mostly written in this order already: checking is a pass.
-	if !slices.IsSortedFunc(rs, compareResults) {
+	if !ResultsSorted(rs) {
 		slices.SortFunc(rs, compareResults)
 	}
 }
+
+// ResultsSorted reports whether rs is in SortResults' order.
+func ResultsSorted(rs []Result) bool { return slices.IsSortedFunc(rs, compareResults) }
 
 // compareResults: higher score first, then the greater document id.
 func compareResults(a, b Result) int {

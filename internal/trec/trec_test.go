@@ -111,7 +111,10 @@ func TestReadFiles(t *testing.T) {
 
 func TestSortResults(t *testing.T) {
 	rs := []Result{{"a", 1, 1}, {"b", 2, 2}, {"c", 2, 3}, {"B", 2, 4}, {"d", 0.5, 5}}
+	assert.False(t, ResultsSorted(rs))
 	SortResults(rs)
+	assert.True(t, ResultsSorted(rs))
+	assert.True(t, ResultsSorted(nil))
 	var ids []string
 	for _, r := range rs {
 		ids = append(ids, r.DocID)
@@ -211,7 +214,14 @@ func TestRunOfIsTheParsedRun(t *testing.T) {
 		for q := range 1 + rng.IntN(5) {
 			rk := Ranking{QID: fmt.Sprint("q", q%3)}
 			for d := range rng.IntN(30) {
-				rk.Hits = append(rk.Hits, Result{DocID: fmt.Sprintf("d%d-%d", q, d), Score: float64(rng.IntN(5)) + rng.Float64()*1e-6 - 3})
+				score := float64(rng.IntN(5)) + rng.Float64()*1e-6 - 3
+				switch n % 3 { // whole numbers: those RunOf keeps as they are, and those it must round
+				case 1:
+					score = float64(rng.IntN(2000) - 1000)
+				case 2:
+					score = []float64{1 << 53, 1<<53 + 2, -(1 << 60), math.Copysign(0, -1), 1e300, 4503599627370495.5}[rng.IntN(6)]
+				}
+				rk.Hits = append(rk.Hits, Result{DocID: fmt.Sprintf("d%d-%d", q, d), Score: score})
 			}
 			rks = append(rks, rk)
 		}

@@ -75,8 +75,11 @@ func checkToken(s string) error {
 // the file (no results, a document twice in a query, a control character in
 // an id).
 func RunOf(name, tag string, rankings []Ranking) (run *Run, ok bool) {
-	run = &Run{Name: name, Entries: map[string][]Result{}}
-	seen := map[string]map[string]bool{}
+	run = &Run{Name: name, Entries: make(map[string][]Result, len(rankings))}
+	// The documents of the query being added: one set, refilled when a
+	// query comes back in a later ranking (a map per query was most of
+	// RunOf's garbage).
+	docs := map[string]bool{}
 	var buf []byte
 	for _, rk := range rankings {
 		if len(rk.Hits) == 0 {
@@ -85,21 +88,29 @@ func RunOf(name, tag string, rankings []Ranking) (run *Run, ok bool) {
 		if _, bad := controlIn(rk.QID); bad {
 			return nil, false
 		}
-		docs := seen[rk.QID]
-		if docs == nil {
-			docs = make(map[string]bool, len(rk.Hits))
-			seen[rk.QID] = docs
+		hits, again := run.Entries[rk.QID]
+		clear(docs)
+		if again {
+			for _, h := range hits {
+				docs[h.DocID] = true
+			}
+		} else {
+			hits = make([]Result, 0, len(rk.Hits))
 		}
-		hits := run.Entries[rk.QID]
 		for j, h := range rk.Hits {
 			if _, bad := controlIn(h.DocID); bad || docs[h.DocID] {
 				return nil, false
 			}
 			docs[h.DocID] = true
-			buf = strconv.AppendFloat(buf[:0], h.Score, 'f', 6, 64)
-			score, err := strconv.ParseFloat(string(buf), 64)
-			if err != nil {
-				return nil, false
+			score := h.Score
+			// Whole numbers below 2^53 read back as written (a reranked
+			// run's rank-based scores); others are rounded as the file is.
+			if score != math.Trunc(score) || math.Abs(score) >= 1<<53 {
+				buf = strconv.AppendFloat(buf[:0], h.Score, 'f', 6, 64)
+				var err error
+				if score, err = strconv.ParseFloat(string(buf), 64); err != nil {
+					return nil, false
+				}
 			}
 			hits = append(hits, Result{DocID: h.DocID, Score: score, Rank: j + 1})
 		}
