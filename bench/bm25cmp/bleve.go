@@ -76,7 +76,11 @@ func buildBleve(src Source, m *mapping.IndexMappingImpl) (Engine, error) {
 	err = src(func(docs []bm25.Doc) error {
 		b := ix.NewBatch()
 		for _, d := range docs {
-			if err := b.Index(d.ID, map[string]any{textField: d.Text}); err != nil {
+			text := d.Text
+			if d.Title != "" { // one field: title + " " + text, as ours
+				text = d.Title + " " + d.Text
+			}
+			if err := b.Index(d.ID, map[string]any{textField: text}); err != nil {
 				return err
 			}
 		}

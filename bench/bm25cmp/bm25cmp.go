@@ -109,8 +109,8 @@ func InMemory(docs []bm25.Doc) Source {
 }
 
 // Stream is a Source that reads dir/corpus.jsonl as the product's
-// BuildBM25Index does (a json.Decoder over a 64 KB buffered reader, title +
-// " " + text), holding one batch at a time: an engine built from it holds no
+// BuildBM25Index does (a json.Decoder over a 64 KB buffered reader, title
+// and text apart), holding one batch at a time: an engine built from it holds no
 // corpus, so the process's peak RSS is the cost of the indexing itself.
 func Stream(dir string) Source {
 	return func(fn func([]bm25.Doc) error) error {
@@ -128,7 +128,10 @@ func Stream(dir string) Source {
 			} else if err != nil {
 				return fmt.Errorf("%s: %v", f.Name(), err)
 			}
-			batch = append(batch, rec.doc())
+			// As the product's reader: title and text apart, each engine
+			// indexing them as title + " " + text (bleve's adapter joins
+			// them; clirflow's builder indexes them so without a copy).
+			batch = append(batch, bm25.Doc{ID: rec.ID, Title: rec.Title, Text: rec.Text})
 			if len(batch) == BatchSize {
 				if err := fn(batch); err != nil {
 					return err
@@ -150,7 +153,8 @@ type record struct {
 	Text  string `json:"text"`
 }
 
-// doc is the document the product indexes: title + " " + text.
+// doc is the document the product indexes, title + " " + text, joined
+// once when the corpus is loaded (both engines then index the same text).
 func (r record) doc() bm25.Doc {
 	if r.Title != "" {
 		return bm25.Doc{ID: r.ID, Text: r.Title + " " + r.Text}

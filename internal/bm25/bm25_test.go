@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
@@ -244,6 +245,52 @@ func TestAddBatch(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			testAddBatch(t, en, zipfCorpus(3000, 60, 20000, pseudoWord))
 		})
+	}
+}
+
+// A document's Title is indexed as if joined to its Text by a space, for
+// every language's analyzer and one that is not an analysis.RawTokenizer:
+// titles and texts of mixed scripts, punctuation at the join (elisions,
+// hyphens, apostrophes, CJK, numbers), empty either side.
+func TestTitleIsJoinedText(t *testing.T) {
+	pieces := []string{"l'", "dell'", "d’", "-", "word", "Running", "日本語", "中", "文", "٣", "3.5", ",", ".", " ", "\n", "é", "Straße", "x", "don't", "'s", "«", "»", "\t", "_", "a-b"}
+	rng := rand.New(rand.NewPCG(9, 10))
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(10) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	var docs []Doc
+	for i := range 600 {
+		docs = append(docs, Doc{ID: fmt.Sprint("d", i), Title: str(), Text: str()})
+	}
+	docs = append(docs, Doc{ID: "only-text", Text: "running words"}, Doc{ID: "only-title", Title: "l'acqua"})
+	var analyzers []analysis.Analyzer
+	for _, lang := range analysis.Languages() {
+		a, err := analysis.ForLanguage(lang)
+		require.NoError(t, err)
+		analyzers = append(analyzers, a)
+	}
+	analyzers = append(analyzers, &plainAnalyzer{analyzers[0]})
+	for _, a := range analyzers {
+		titled, joined := NewBuilder(a), NewBuilder(a)
+		var flat []Doc
+		for _, d := range docs {
+			text := d.Text
+			if d.Title != "" {
+				text = d.Title + " " + d.Text
+			}
+			flat = append(flat, Doc{ID: d.ID, Text: text})
+		}
+		require.NoError(t, titled.AddBatch(docs))
+		require.NoError(t, joined.AddBatch(flat))
+		want, err := joined.Build()
+		require.NoError(t, err)
+		got, err := titled.Build()
+		require.NoError(t, err)
+		equalIndexes(t, want, got)
 	}
 }
 

@@ -300,6 +300,56 @@ func TestAssembleRunIndexesBothRankingForms(t *testing.T) {
 	require.Equal(t, out.Run, fin.Assembled.Run, "the same run file")
 	require.False(t, fin.Eval.Cached, "evaluated, not looked up")
 	require.Equal(t, want, fin.Eval)
+
+	// Both results are memoized: the same step again computes nothing.
+	finIn := FinishInput{
+		Assemble: AssembleInput{Candidates: cands, Rankings: []artifact.Ref{r1b, r2b}, Tag: "t", RerankKey: "k"},
+		Eval:     EvalInput{Qrels: qrels2, Metrics: evalIn.Metrics},
+	}
+	again, err := AssembleAndEvaluate(ctx, s2, finIn)
+	require.NoError(t, err)
+	require.True(t, again.Assembled.Run.Cached)
+	require.True(t, again.Eval.Cached)
+	require.Equal(t, fin.Eval.Summary, again.Eval.Summary)
+
+	// A run assembled anew (in another store) whose file was evaluated
+	// before takes that evaluation.
+	s3, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	_, r1c, r2c, _ := assembleFixture(t, s3)
+	qrels3, err := artifact.Put(ctx, s3, []byte("q1 0 d3 1\nq1 0 d2 2\nq2 0 d1 1\nq2 0 d4 1\n"))
+	require.NoError(t, err)
+	runBytes, err := artifact.ReadAll(ctx, s, out.Run.Ref)
+	require.NoError(t, err)
+	runRef, err := artifact.Put(ctx, s3, runBytes)
+	require.NoError(t, err)
+	_, err = Evaluate(ctx, s3, EvalInput{Qrels: qrels3, Run: runRef, Metrics: evalIn.Metrics})
+	require.NoError(t, err)
+	pre, err := AssembleAndEvaluate(ctx, s3, FinishInput{
+		Assemble: AssembleInput{Candidates: cands, Rankings: []artifact.Ref{r1c, r2c}, Tag: "t", RerankKey: "k"},
+		Eval:     EvalInput{Qrels: qrels3, Metrics: evalIn.Metrics},
+	})
+	require.NoError(t, err)
+	require.False(t, pre.Assembled.Run.Cached)
+	require.True(t, pre.Eval.Cached)
+	require.Equal(t, want.Summary, pre.Eval.Summary)
+
+	// Damaged qrels: an error naming them, and the run is not recorded as
+	// finished (a later attempt assembles it again).
+	s4, err := artifact.NewFS(t.TempDir())
+	require.NoError(t, err)
+	_, r1d, r2d, _ := assembleFixture(t, s4)
+	bad, err := artifact.Put(ctx, s4, []byte("q1 0 d3\n"))
+	require.NoError(t, err)
+	_, err = AssembleAndEvaluate(ctx, s4, FinishInput{
+		Assemble: AssembleInput{Candidates: cands, Rankings: []artifact.Ref{r1d, r2d}, Tag: "t", RerankKey: "k"},
+		Eval:     EvalInput{Qrels: bad, Metrics: evalIn.Metrics},
+	})
+	require.ErrorContains(t, err, string(bad))
+	var done AssembledRun
+	ok, err = s4.GetMemo(ctx, rerankDoneKey(cands, "k"), &done)
+	require.NoError(t, err)
+	require.False(t, ok, "no finished run recorded")
 }
 
 // assembleFixture stores two queries' candidates and rankings in s: q1's

@@ -96,12 +96,9 @@ func buildIndex(ctx context.Context, s artifact.Store, corpus artifact.Ref, an a
 		return err
 	}
 	err := forEachDocument(ctx, s, corpus, func(d dataset.Document) error {
-		text := d.Text
-		if d.Title != "" {
-			// CIRAL and BEIR convention for BM25: title + " " + text.
-			text = d.Title + " " + d.Text
-		}
-		batch = append(batch, bm25.Doc{ID: d.ID, Text: text})
+		// CIRAL and BEIR convention for BM25: title + " " + text (the
+		// builder indexes them so, without a joined copy).
+		batch = append(batch, bm25.Doc{ID: d.ID, Title: d.Title, Text: d.Text})
 		if len(batch) == batchSize {
 			if err := flush(); err != nil {
 				return err

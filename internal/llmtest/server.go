@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Message is one chat message of a request.
@@ -582,9 +584,23 @@ func (s *Server) embeddings(w http.ResponseWriter, raw []byte, x *exchange) (any
 // without building the slice: the scripted server shares the benchmark's
 // cores with the worker).
 func wordCount(s string) int {
-	n := 0
-	for range strings.FieldsSeq(s) {
-		n++
+	n, inWord := 0, false
+	for i := 0; i < len(s); {
+		c, size := s[i], 1
+		space := asciiSpace[c]
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
+		}
+		if !space && !inWord {
+			n++
+		}
+		inWord = !space
+		i += size
 	}
 	return n
 }
+
+// asciiSpace is strings.Fields' ASCII white space.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
