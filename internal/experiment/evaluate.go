@@ -149,7 +149,7 @@ func AssembleAndEvaluate(ctx context.Context, s artifact.Store, in FinishInput) 
 		return out, err
 	}
 	ev := in.Eval
-	if a == nil { // assembled before: its evaluation is memoized or reads it
+	if a == nil { // assembled before: evaluated as Evaluate would (memo, or the stored run)
 		out.Assembled = assembled
 		ev.Run = assembled.Run.Ref
 		out.Eval, err = evaluate(ctx, s, ev, nil)
