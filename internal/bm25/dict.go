@@ -143,6 +143,7 @@ const maxArena = 1<<32 - 1
 type rawDict struct {
 	s0, s1 uint64 // seeds of the hash of inline keys
 	seed   maphash.Seed
+	mem    *mapper // of the shards' slots and long keys
 	shards [rawShards]rawShard
 }
 
@@ -163,17 +164,28 @@ const (
 	refShardShift = 32 - rawShardBits
 )
 
-func newRawDict() rawDict {
+func newRawDict(mem *mapper) rawDict {
 	seed := maphash.MakeSeed()
 	d := rawDict{
 		s0:   maphash.String(seed, "s0"),
 		s1:   maphash.String(seed, "s1"),
 		seed: seed,
+		mem:  mem,
 	}
 	for i := range d.shards {
-		d.shards[i].slots = make([]rawSlot, 128)
+		d.shards[i].slots = makeMapped[rawSlot](mem, 128)
 	}
 	return d
+}
+
+// release frees the dictionary's memory: it must not be used afterwards.
+func (d *rawDict) release() {
+	for i := range d.shards {
+		sh := &d.shards[i]
+		freeMapped(d.mem, sh.slots)
+		freeMapped(d.mem, sh.long)
+	}
+	*d = rawDict{}
 }
 
 // inlineKey packs a key of up to maxInline bytes as in a slot (w0 and the
@@ -310,7 +322,7 @@ func (d *rawDict) insert(ref uint32, raw string, h uint64, id uint32) {
 		}
 		s.w0 = uint64(len(sh.long)) | uint64(len(raw))<<32
 		s.w1 = uint64(uint32(h>>32)&0xFFFFFF|longKey) | uint64(id)<<32
-		sh.long = append(grow(sh.long, len(raw)), raw...)
+		sh.long = append(growMapped(d.mem, sh.long, len(raw)), raw...)
 	}
 	sh.n++
 }
@@ -339,7 +351,8 @@ func (d *rawDict) len() int {
 
 func (d *rawDict) grow(sh *rawShard) {
 	old := sh.slots
-	sh.slots = make([]rawSlot, 2*len(old))
+	defer freeMapped(d.mem, old)
+	sh.slots = makeMapped[rawSlot](d.mem, 2*len(old))
 	mask := uint64(len(sh.slots) - 1)
 	for _, s := range old {
 		if s.w1 == 0 {

@@ -28,7 +28,7 @@ func TestInlineKey(t *testing.T) {
 }
 
 func TestRawDict(t *testing.T) {
-	d := newRawDict()
+	d := newRawDict(newMapper())
 	r := rand.New(rand.NewPCG(3, 4))
 	want := map[string]uint32{}
 	var keys []string
@@ -66,6 +66,14 @@ func TestRawDict(t *testing.T) {
 	}
 	_, _, ok := d.get("absent: longer than any key in the dictionary")
 	assert.False(t, ok)
+	// Its larger tables were mapped (those it outgrew freed), and release
+	// frees the rest.
+	if canMap(t) {
+		assert.NotEmpty(t, d.mem.mapped)
+	}
+	mem := d.mem
+	d.release()
+	assert.Empty(t, mem.mapped)
 }
 
 func TestTermDict(t *testing.T) {
@@ -103,7 +111,7 @@ func TestTermDict(t *testing.T) {
 func TestSlicePool(t *testing.T) {
 	// Many terms written in an interleaved order read back whole; their
 	// first slices are allocated meanwhile (several blocks of them).
-	p := newSlicePool()
+	p := newSlicePool(newMapper())
 	r := rand.New(rand.NewPCG(5, 6))
 	const terms = 3 * firstsPerBlock / 2
 	head := make([]uint32, terms)
@@ -139,4 +147,10 @@ func TestSlicePool(t *testing.T) {
 		p.copyTerm(got, head[i], cur[i])
 		assert.Equal(t, string(want[i]), string(got), "term %d", i)
 	}
+	mem := p.mem
+	if canMap(t) {
+		assert.Len(t, mem.mapped, (len(p.blocks)+regionBlocks-1)/regionBlocks)
+	}
+	p.release()
+	assert.Empty(t, mem.mapped)
 }

@@ -18,10 +18,12 @@ import (
 // newFirst), in blocks of their own: the address of a term's first slice
 // follows from its number, and the builder does not store it.
 type slicePool struct {
-	blocks [][]byte
-	carve  int      // the block that later slices are carved from, -1 none
-	used   int      // bytes used in it
-	firsts []uint32 // the blocks of first slices, firstsPerBlock terms each
+	mem     *mapper
+	regions [][]byte // the memory of the blocks, regionBlocks blocks each
+	blocks  [][]byte
+	carve   int      // the block that later slices are carved from, -1 none
+	used    int      // bytes used in it
+	firsts  []uint32 // the blocks of first slices, firstsPerBlock terms each
 }
 
 const (
@@ -31,6 +33,10 @@ const (
 	maxBlocks = 1 << (32 - blockBits)
 	// first slices (level 0) per block
 	firstsPerBlock = blockSize / 5
+	// blocks mapped at a time: a mapping each would be many for a large
+	// index (the system limits them), and pages not written yet cost
+	// nothing
+	regionBlocks = 16
 )
 
 var (
@@ -40,15 +46,28 @@ var (
 
 var errPoolFull = errors.New("bm25: index too large (more than 4 GiB of postings)")
 
-func newSlicePool() slicePool { return slicePool{carve: -1} }
+// newSlicePool returns a pool whose blocks come from mem.
+func newSlicePool(mem *mapper) slicePool { return slicePool{mem: mem, carve: -1} }
 
 // newBlock adds a block and returns its number, false if the pool is full.
 func (p *slicePool) newBlock() (int, bool) {
 	if len(p.blocks) == maxBlocks {
 		return 0, false
 	}
-	p.blocks = append(p.blocks, make([]byte, blockSize))
+	if len(p.blocks)%regionBlocks == 0 {
+		p.regions = append(p.regions, makeMapped[byte](p.mem, regionBlocks*blockSize))
+	}
+	r, i := p.regions[len(p.regions)-1], len(p.blocks)%regionBlocks
+	p.blocks = append(p.blocks, r[i*blockSize:(i+1)*blockSize:(i+1)*blockSize])
 	return len(p.blocks) - 1, true
+}
+
+// release frees the pool's memory: the pool must not be used afterwards.
+func (p *slicePool) release() {
+	for _, r := range p.regions {
+		freeMapped(p.mem, r)
+	}
+	*p = slicePool{}
 }
 
 // newFirst allocates the first slice of term t, which must be the number
