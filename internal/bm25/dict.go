@@ -20,17 +20,30 @@ import (
 // seldom compares the text of another term.
 type termDict struct {
 	seed  maphash.Seed
+	mem   *mapper // of a builder's dictionary; nil for an index's
 	slots []uint32
 	bytes []byte
 	off   []uint32 // len = number of terms + 1
 }
 
-func newTermDict(capacity int) termDict {
+// newTermDict returns an empty dictionary for capacity terms whose memory
+// comes from mem.
+func newTermDict(mem *mapper, capacity int) termDict {
 	n := 64
 	for n*3 < capacity*4 {
 		n *= 2
 	}
-	return termDict{seed: maphash.MakeSeed(), slots: make([]uint32, n), off: make([]uint32, 1, capacity+1)}
+	return termDict{seed: maphash.MakeSeed(), mem: mem, slots: makeMapped[uint32](mem, n), off: makeMapped[uint32](mem, capacity+1)[:1]}
+}
+
+// onHeap returns the dictionary with its memory on the heap (for an
+// index): d must not be used afterwards.
+func (d *termDict) onHeap() termDict {
+	t := *d
+	t.slots, t.bytes, t.off = onHeap(d.mem, d.slots), onHeap(d.mem, d.bytes), onHeap(d.mem, d.off)
+	t.mem = nil
+	*d = termDict{}
+	return t
 }
 
 // len is the number of terms.
@@ -88,8 +101,8 @@ func (d *termDict) append(s string) uint32 {
 	if uint64(len(d.bytes))+uint64(len(s)) > maxArena || t >= missBit {
 		panic("bm25: term dictionary full (4 GiB of text or 2^31 terms)")
 	}
-	d.bytes = append(grow(d.bytes, len(s)), s...)
-	d.off = append(grow(d.off, 1), uint32(len(d.bytes)))
+	d.bytes = append(growMapped(d.mem, d.bytes, len(s)), s...)
+	d.off = append(growMapped(d.mem, d.off, 1), uint32(len(d.bytes)))
 	return t
 }
 
@@ -117,7 +130,8 @@ func (d *termDict) grow() {
 	if len(d.slots) > math.MaxUint32/2 {
 		panic("bm25: term dictionary full")
 	}
-	d.slots = make([]uint32, 2*len(d.slots))
+	freeMapped(d.mem, d.slots)
+	d.slots = makeMapped[uint32](d.mem, 2*len(d.slots))
 	for t := range uint32(d.len()) {
 		d.place(t, maphash.Bytes(d.seed, d.term(t)))
 	}

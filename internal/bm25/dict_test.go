@@ -32,7 +32,8 @@ func TestRawDict(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	want := map[string]uint32{}
 	var keys []string
-	for i := range 20000 {
+	// (enough for the shards' tables to be mapped)
+	for i := range 80000 {
 		// 0 to 30 bytes (inline and long keys), zero bytes included
 		k := make([]byte, r.IntN(31))
 		for j := range k {
@@ -53,7 +54,7 @@ func TestRawDict(t *testing.T) {
 		want[key] = uint32(i)
 		keys = append(keys, key)
 	}
-	require.Greater(t, len(keys), 10000)
+	require.Greater(t, len(keys), 60000)
 	assert.Equal(t, len(keys), d.len())
 	for _, k := range keys {
 		id, h, ok := d.get(k)
@@ -77,7 +78,7 @@ func TestRawDict(t *testing.T) {
 }
 
 func TestTermDict(t *testing.T) {
-	d := newTermDict(0)
+	d := newTermDict(nil, 0)
 	for i := range 10000 {
 		s := "t" + strconv.Itoa(i*7919%10007)
 		_, ok := d.find(s, d.hash(s))

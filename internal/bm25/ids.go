@@ -11,13 +11,16 @@ import (
 // idList is the document ids of a builder in one arena: id d is
 // data[off[d]:off[d+1]].
 type idList struct {
+	mem  *mapper // of data and off
 	data []byte
 	off  []uint32
 	set  idSet
 }
 
-func newIDList() idList {
-	return idList{off: []uint32{0}, set: newIDSet()}
+// newIDList returns an empty list whose ids and offsets are in memory from
+// mem.
+func newIDList(mem *mapper) idList {
+	return idList{mem: mem, off: makeMapped[uint32](mem, 1), set: newIDSet()}
 }
 
 func (l *idList) len() int { return len(l.off) - 1 }
@@ -37,8 +40,8 @@ func (l *idList) add(docs []Doc) error {
 	if uint64(len(l.data))+uint64(n) > math.MaxUint32 {
 		return errors.New("bm25: too many document ids (4 GiB)")
 	}
-	l.data = grow(l.data, n)
-	l.off = grow(l.off, len(docs))
+	l.data = growMapped(l.mem, l.data, n)
+	l.off = growMapped(l.mem, l.off, len(docs))
 	first := l.len()
 	for _, d := range docs {
 		if !l.set.insert(l, d.ID, uint32(l.len())) {

@@ -62,7 +62,7 @@ type Builder struct {
 	mu      sync.Mutex
 	built   bool
 	ids     idList
-	mem     *mapper // of raw, pool and post
+	mem     *mapper // of raw, pool, post and, until Build, terms and ids
 	raw     rawDict
 	terms   termDict
 	workers []*worker
@@ -150,19 +150,24 @@ type worker struct {
 }
 
 // NewBuilder returns a Builder that analyses documents with a.
-func NewBuilder(a analysis.Analyzer) *Builder {
-	mem := newMapper()
+func NewBuilder(a analysis.Analyzer) *Builder { return newBuilder(a, newMapper()) }
+
+// newBuilder returns a Builder whose large structures come from mem (all
+// from the heap if nil).
+func newBuilder(a analysis.Analyzer, mem *mapper) *Builder {
 	b := &Builder{
 		a:     a,
-		ids:   newIDList(),
+		ids:   newIDList(mem),
 		mem:   mem,
 		raw:   newRawDict(mem),
-		terms: newTermDict(0),
+		terms: newTermDict(mem, 0),
 		pool:  newSlicePool(mem),
 	}
 	b.rt, _ = a.(analysis.RawTokenizer)
-	// (Build frees it; this, a builder dropped before)
-	runtime.AddCleanup(b, (*mapper).freeAll, mem)
+	if mem != nil {
+		// (Build frees it; this, a builder dropped before)
+		runtime.AddCleanup(b, (*mapper).freeAll, mem)
+	}
 	return b
 }
 
@@ -597,10 +602,11 @@ func (b *Builder) Build() (*Index, error) {
 	}
 	b.raw.release()
 	b.ids.set, b.touched, b.workers, b.single = idSet{}, nil, nil, [1]*chunk{}
-	// The index shares the id bytes, which no longer change, unless they
-	// have much unused capacity.
+	// The index's ids and terms move to the heap (mapped, they are copied
+	// to their size). The index shares the id bytes, which no longer
+	// change, unless they have much unused capacity.
 	var ids string
-	if d := b.ids.data; len(d) > 0 && cap(d)-len(d) <= len(d)/8 {
+	if d := onHeap(b.mem, b.ids.data); len(d) > 0 && cap(d)-len(d) <= len(d)/8 {
 		ids = unsafe.String(&d[0], len(d))
 	} else {
 		ids = string(d)
@@ -610,11 +616,11 @@ func (b *Builder) Build() (*Index, error) {
 		lang:     b.a.Language(),
 		anaVer:   b.a.Version(),
 		ids:      ids,
-		idOff:    b.ids.off,
+		idOff:    onHeap(b.mem, b.ids.off),
 		norms:    b.norms,
 		docCount: b.withTok,
 		sumTTF:   b.sumTTF,
-		terms:    b.terms,
+		terms:    b.terms.onHeap(),
 	}
 	b.ids, b.norms, b.terms = idList{}, nil, termDict{}
 	// Collect now: the heap may be near the collector's goal (twice the

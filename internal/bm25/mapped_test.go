@@ -1,11 +1,15 @@
 package bm25
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,6 +92,52 @@ func TestBuildFreesMappedMemory(t *testing.T) {
 	hits := ix.Search("w123", 1, DefaultParams)
 	require.Len(t, hits, 1)
 	assert.Equal(t, "123", hits[0].DocID)
+}
+
+// An index built in mapped memory is the one built on the heap, and
+// outlives the memory its builder mapped: ids and terms large enough to be
+// mapped, then moved to the heap by Build.
+func TestMappedBuildIsHeapBuild(t *testing.T) {
+	docs := make([]Doc, 60000)
+	for i := range docs {
+		docs[i] = Doc{ID: fmt.Sprintf("document-%06d", i), Text: fmt.Sprintf("t%d shared t%d", i, i%101)}
+	}
+	build := func(mem *mapper) (*Index, []byte) {
+		b := newBuilder(whitespace(t), mem)
+		for lo := 0; lo < len(docs); lo += 2048 {
+			require.NoError(t, b.AddBatch(docs[lo:min(lo+2048, len(docs))]))
+		}
+		b.waitIndexed()
+		if mem != nil && canMap(t) {
+			// the ids' bytes and the terms' table at least
+			assert.True(t, isMapped(mem, b.ids.data))
+			assert.True(t, isMapped(mem, b.terms.slots))
+		}
+		ix, err := b.Build()
+		require.NoError(t, err)
+		if mem != nil {
+			assert.Empty(t, mem.mapped)
+		}
+		var buf bytes.Buffer
+		_, err = ix.WriteTo(&buf)
+		require.NoError(t, err)
+		return ix, buf.Bytes()
+	}
+	_, want := build(nil)
+	ix, got := build(newMapper())
+	assert.Equal(t, sha256.Sum256(want), sha256.Sum256(got))
+	for i := 0; i < len(docs); i += 997 {
+		hits := ix.Search(fmt.Sprintf("t%d", i), 1, DefaultParams)
+		require.Len(t, hits, 1)
+		assert.Equal(t, docs[i].ID, hits[0].DocID)
+	}
+}
+
+func isMapped[E any](m *mapper, s []E) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.mapped[uintptr(unsafe.Pointer(unsafe.SliceData(s)))]
+	return ok
 }
 
 // A builder dropped without Build frees its mapped memory when it is

@@ -283,7 +283,7 @@ func decodePayload(r *bufio.Reader, plen uint64) (*Index, error) {
 	if d.err == nil && (numDocs == 0 || numDocs >= math.MaxUint32) {
 		d.fail("bad document count")
 	}
-	ids := newIDList()
+	ids := newIDList(nil)
 	docs := make([]Doc, 1)
 	for range numDocs {
 		n := d.count("document id", 1)
@@ -310,7 +310,7 @@ func decodePayload(r *bufio.Reader, plen uint64) (*Index, error) {
 	}
 	// The counts of documents (read) and terms (not yet) bound what is
 	// allocated up front; the per-term arrays grow as terms are read.
-	ix.terms = newTermDict(min(nTerms, decodeHint))
+	ix.terms = newTermDict(nil, min(nTerms, decodeHint))
 	ix.df = make([]uint32, 0, min(nTerms, decodeHint))
 	ix.postOff = make([]uint64, 1, min(nTerms, decodeHint)+1)
 	// The postings take at most as many bytes in memory as in the rest of
